@@ -1,0 +1,113 @@
+"""The command line: a thin layer over one domain call per command; errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from sqlalchemy.engine import Engine
+
+from outreach import __version__
+from outreach.audit import default_actor
+from outreach.config import Settings, load_settings
+from outreach.db import make_engine, require_current
+from outreach.errors import OutreachError, Problem, RecipientError
+
+
+class UserError(click.ClickException):
+    """An OutreachError shown as a one-line message with its exit code, never a traceback."""
+
+    def __init__(self, error: OutreachError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
+        self.problems: tuple[Problem, ...] = (
+            error.problems if isinstance(error, RecipientError) else ()
+        )
+
+    def show(self, file: Any = None) -> None:
+        """Print the message and, for bad files, every problem on its own line."""
+        for problem in self.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"error: {self.message}", err=True)
+
+
+class OutreachGroup(click.Group):
+    """A command group that turns domain errors into clean messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, translating OutreachError."""
+        try:
+            return super().invoke(ctx)
+        except OutreachError as error:
+            raise UserError(error) from None
+
+
+class App:
+    """What commands share: settings and the database engine, loaded only when needed."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        # Wide enough for a recipient per line when the output goes to a file or a pipe.
+        self.out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The validated settings."""
+        return load_settings(self.config_path)
+
+    @cached_property
+    def raw_engine(self) -> Engine:
+        """An engine, without checking the schema (for init and upgrade)."""
+        return make_engine(self.settings.database.url)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """An engine on a database whose schema is this version's."""
+        require_current(self.raw_engine)
+        return self.raw_engine
+
+    @property
+    def actor(self) -> str:
+        """Who is recorded as making changes."""
+        return default_actor(self.settings.audit.actor)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=OutreachGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="outreach")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Configuration file (default: $OUTREACH_CONFIG, else ./outreach.toml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Send a personalised appeal to diplomats and track every delivery and reply.
+
+    Example: outreach recipients import recipients/diplomats.csv
+    """
+    ctx.obj = App(config_path)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(prog_name="outreach"))
+
+
+def register() -> None:
+    """Attach the command groups (imported here so that each module stays small)."""
+    from outreach.cli import database, recipients
+
+    cli.add_command(database.init)
+    cli.add_command(database.db)
+    cli.add_command(recipients.recipients)
+
+
+register()

@@ -1,0 +1,263 @@
+"""Settings: one TOML file, overridden by OUTREACH_<SECTION>__<KEY> variables, validated eagerly."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from outreach.errors import ConfigError
+
+CONFIG_FILENAME = "outreach.toml"
+CONFIG_ENV = "OUTREACH_CONFIG"
+ENV_PREFIX = "OUTREACH_"
+# Secrets are read only from the environment, never from a file that could be committed.
+SECRET_KEYS: frozenset[tuple[str, str]] = frozenset({("smtp", "password"), ("imap", "password")})
+
+
+class Section(BaseModel):
+    """A [section] of the file: unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Security(StrEnum):
+    """How a mail connection is protected."""
+
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (RFC 3207), port 587
+    TLS = "tls"  # implicit TLS from the first byte (RFC 8314), port 465 / 993
+    NONE = "none"  # no TLS: only for a server on this machine; refused when a password is set
+
+
+class DatabaseSettings(Section):
+    """[database]: where letters, recipients and replies are kept."""
+
+    url: str = Field(
+        default="sqlite:///outreach.db",
+        description="sqlite:///PATH (relative to this file) or postgresql://USER@HOST:PORT/DB "
+        "for several workers",
+    )
+
+
+class SmtpSettings(Section):
+    """[smtp]: the submission server that carries outgoing letters."""
+
+    host: str = Field(default="localhost", description="submission server host name")
+    port: int = Field(default=587, ge=1, le=65535, description="587 for starttls, 465 for tls")
+    username: str = Field(default="", description="login name; empty: no authentication")
+    password: SecretStr | None = Field(
+        default=None, description="only from OUTREACH_SMTP__PASSWORD"
+    )
+    security: Security = Field(
+        default=Security.STARTTLS,
+        description="starttls | tls | none (none is refused when a password is set)",
+    )
+    timeout: float = Field(default=30.0, gt=0, description="seconds to wait for the server")
+
+
+class ImapSettings(Section):
+    """[imap]: the mailbox where replies, bounces and auto-replies arrive."""
+
+    host: str = Field(default="localhost", description="IMAP server host name")
+    port: int = Field(default=993, ge=1, le=65535, description="993 for tls, 143 for starttls")
+    username: str = Field(default="", description="login name of the campaign mailbox")
+    password: SecretStr | None = Field(
+        default=None, description="only from OUTREACH_IMAP__PASSWORD"
+    )
+    security: Security = Field(default=Security.TLS, description="tls | starttls | none")
+    folder: str = Field(default="INBOX", description="folder read for replies and bounces")
+    processed_folder: str = Field(
+        default="Processed", description="folder a message is moved to once recorded"
+    )
+
+
+class SenderSettings(Section):
+    """[sender]: who the letters are from."""
+
+    name: str = Field(default="Outreach Campaign", description="display name in From")
+    address: str = Field(default="appeal@example.org", description="address in From")
+    organisation: str = Field(default="", description="organisation named in the signature")
+
+
+class PathSettings(Section):
+    """[paths]: where appeals and recipient files are found."""
+
+    templates: str = Field(
+        default="templates",
+        description="folder of appeals and forms of address (relative to this file)",
+    )
+
+
+class AuditSettings(Section):
+    """[audit]: how changes are attributed."""
+
+    actor: str = Field(
+        default="", description="name recorded for changes; empty: the operating-system user"
+    )
+
+
+class Settings(BaseSettings):
+    """Every setting of outreach; built only through `load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    imap: ImapSettings = ImapSettings()
+    sender: SenderSettings = SenderSettings()
+    paths: PathSettings = PathSettings()
+    audit: AuditSettings = AuditSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then the file's values (passed as init arguments)."""
+        return (env_settings, init_settings)
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The config file to read: --config, else $OUTREACH_CONFIG, else ./outreach.toml if present."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(
+                f"{explicit}: no such configuration file (create one with `outreach init`)"
+            )
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={from_env}: no such configuration file")
+        return path
+    local = Path(CONFIG_FILENAME)
+    return local if local.is_file() else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning syntax errors into a ConfigError with the line."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load and validate the settings; every problem names the key and where it came from."""
+    config_path = find_config(path)
+    data = read_toml(config_path) if config_path else {}
+    label = str(config_path) if config_path else "defaults"
+    for section, key in sorted(SECRET_KEYS):
+        table = data.get(section)
+        if isinstance(table, dict) and key in table:
+            raise ConfigError(
+                f"{label}: {section}.{key}: secrets are not read from files; remove it and set "
+                f"{env_name(section, key)} in the environment instead"
+            )
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(
+            "\n".join(describe_error(label, error) for error in exc.errors())
+        ) from None
+    return anchor_paths(settings, config_path.parent if config_path else None)
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable that sets `section.key`."""
+    return f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+
+
+def describe_error(label: str, error: Any) -> str:
+    """One pydantic error as `FILE: section.key: message`, naming the variable that set it."""
+    loc = tuple(str(part) for part in error["loc"])
+    dotted = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        known = known_keys(loc[:-1])
+        return f"{label}: {dotted}: unknown key; known keys here: {', '.join(known)}"
+    origin = ""
+    if len(loc) == 2 and env_name(*loc) in os.environ:
+        origin = f" (set by {env_name(*loc)})"
+    return f"{label}: {dotted}: {error['msg']}, got {error.get('input')!r}{origin}"
+
+
+def known_keys(loc: tuple[str, ...]) -> list[str]:
+    """The keys accepted at a location (the sections at the top, a section's keys below)."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return (
+        [name for name in model.model_fields if (loc[0] if loc else "", name) not in SECRET_KEYS]
+        if loc
+        else list(model.model_fields)
+    )
+
+
+def anchor_paths(settings: Settings, base: Path | None) -> Settings:
+    """Resolve a relative SQLite path and templates folder against the config file's folder."""
+    if base is None:
+        return settings
+    url = settings.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        url = prefix + str((base / url[len(prefix) :]).resolve())
+    templates = Path(settings.paths.templates)
+    if not templates.is_absolute():
+        templates = (base / templates).resolve()
+    return settings.model_copy(
+        update={
+            "database": settings.database.model_copy(update={"url": url}),
+            "paths": settings.paths.model_copy(update={"templates": str(templates)}),
+        }
+    )
+
+
+def render_example(overrides: dict[tuple[str, str], str] | None = None) -> str:
+    """The documented example configuration: every key, its default and what it means."""
+    lines = [
+        "# outreach configuration. Every key is shown with its default value.",
+        "# Any key can be overridden by an environment variable OUTREACH_<SECTION>__<KEY>,",
+        "# e.g. OUTREACH_SMTP__HOST=mail.example.org. Secrets are read only from the environment:",
+        "#   OUTREACH_SMTP__PASSWORD, OUTREACH_IMAP__PASSWORD",
+    ]
+    for section_name, section_field in Settings.model_fields.items():
+        section = section_field.annotation
+        assert isinstance(section, type)
+        assert issubclass(section, BaseModel)
+        lines += ["", f"# {(section.__doc__ or '').strip()}", f"[{section_name}]"]
+        for key, field in section.model_fields.items():
+            if (section_name, key) in SECRET_KEYS:
+                lines.append(f"# {key}: {field.description}")
+                continue
+            lines.append(f"# {field.description}")
+            value = (overrides or {}).get((section_name, key), field.default)
+            lines.append(f"{key} = {toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def toml_value(value: object) -> str:
+    """A default value written as TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value.value if isinstance(value, StrEnum) else value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

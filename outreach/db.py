@@ -1,0 +1,125 @@
+"""The database edge: engines, sessions, and the schema's migrations (Alembic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from outreach.errors import DatabaseError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BEGIN = "outreach_sqlite_begin"
+
+
+def normalise_url(url: str) -> str:
+    """Pick the psycopg 3 driver for a plain `postgresql://` URL."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout per connection."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's BEGIN (see below) decide transactions, not the sqlite3 module.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints under WAL
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: sa.Connection) -> None:
+            # A writing transaction says BEGIN IMMEDIATE: it takes the write lock at the start,
+            # so two writers never interleave a read-then-write (the naive claim that
+            # double-sends) and never fail to upgrade a read lock. Readers stay deferred.
+            mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    if url.startswith("postgresql"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    raise DatabaseError(
+        f"database.url: unsupported database {url.split(':', 1)[0]!r}; "
+        "use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """A session committed on success and rolled back on any error; `write` locks SQLite early."""
+    bind = engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) if write else engine
+    with Session(bind, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration pointing at the migrations shipped in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this version ships."""
+    head = ScriptDirectory.from_config(
+        alembic_config(sa.create_engine("sqlite://"))
+    ).get_current_head()
+    assert head is not None, "the package ships no migrations"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot open the database: {exc.orig}") from None
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Migrate the schema to the newest revision; returns (before, after)."""
+    before = current_revision(engine)
+    command.upgrade(alembic_config(engine), "head")
+    return before, head_revision()
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is not this version's."""
+    current, head = current_revision(engine), head_revision()
+    if current is None:
+        raise DatabaseError(
+            f"the database {engine.url.render_as_string(hide_password=True)} is empty: "
+            "run `outreach init` (or `outreach db upgrade`) first"
+        )
+    if current != head:
+        raise DatabaseError(
+            f"the database is at schema revision {current}, this version needs {head}: "
+            "run `outreach db upgrade`"
+        )

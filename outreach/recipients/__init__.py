@@ -1,0 +1,1 @@
+"""Recipients: the people and offices written to, their files, segments and import."""
