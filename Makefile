@@ -36,6 +36,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_recipients.py
+	$(BIN)/python bench/render_letters.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache

@@ -8,9 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from outreach.addresses import AddressError, parse_address
 from outreach.errors import ConfigError
 
 CONFIG_FILENAME = "outreach.toml"
@@ -83,6 +84,42 @@ class SenderSettings(Section):
     address: str = Field(default="appeal@example.org", description="address in From")
     organisation: str = Field(default="", description="organisation named in the signature")
 
+    @field_validator("address")
+    @classmethod
+    def valid_address(cls, value: str) -> str:
+        """The From address must be a valid address (it also gives the Message-ID domain)."""
+        try:
+            return parse_address(value)
+        except AddressError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("name", "organisation")
+    @classmethod
+    def one_line(cls, value: str) -> str:
+        """No line breaks: these go into mail headers and signatures."""
+        if any(ord(char) < 32 or char in "\x7f\u2028\u2029" for char in value):
+            raise ValueError("must be one line without control characters")
+        return value
+
+
+class LetterSettings(Section):
+    """[letters]: how letters are made from an appeal."""
+
+    appeal: str = Field(
+        default="nk-appeal-2023-03-07", description="the appeal used when a command names none"
+    )
+    default_languages: list[str] = Field(
+        default=["en"],
+        description="languages tried after the recipient's own, before English (BCP 47 tags)",
+    )
+    plus_addressing: bool = Field(
+        default=True,
+        description="Reply-To: local+TOKEN@domain of sender.address, to match replies to letters",
+    )
+    max_bytes: int = Field(
+        default=500_000, ge=10_000, description="largest rendered letter (text + HTML), in bytes"
+    )
+
 
 class PathSettings(Section):
     """[paths]: where appeals and recipient files are found."""
@@ -112,6 +149,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     imap: ImapSettings = ImapSettings()
     sender: SenderSettings = SenderSettings()
+    letters: LetterSettings = LetterSettings()
     paths: PathSettings = PathSettings()
     audit: AuditSettings = AuditSettings()
 
@@ -259,5 +297,7 @@ def toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     text = str(value.value if isinstance(value, StrEnum) else value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

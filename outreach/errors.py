@@ -61,3 +61,9 @@ class RecipientError(OutreachError):
 
 class StateError(OutreachError):
     """The thing exists, but its state forbids the action (e.g. lifting an erasure)."""
+
+
+class LetterError(OutreachError):
+    """A letter cannot be made for a recipient: template error, unsafe header, size, language."""
+
+    exit_code = 65  # EX_DATAERR

@@ -15,4 +15,13 @@ echo
 echo "== 3. The recipient database"
 "$OUTREACH" recipients list
 echo
+echo "== 4. Checking the letter of the seed appeal for every recipient (nothing is sent)"
+"$OUTREACH" check || echo "(the problems above are expected: the sample data includes an MEP without an e-mail address)"
+echo
+echo "== 5. One letter exactly as it would be sent: to the French ambassador, in French"
+"$OUTREACH" preview --recipient emb-fr-am-head | head -n 24
+echo "   [...]"
+"$OUTREACH" preview --out letters >/dev/null 2>&1 || true
+echo
+echo "Letters for every recipient, as .eml files: $ROOT/demo/letters/"
 echo "Done. The database is $ROOT/demo/outreach.db; try: cd demo && ../.venv/bin/outreach recipients list --where kind=mep"

@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from outreach.errors import InputError
 from outreach.recipients.importer import import_files
-from outreach.recipients.segment import parse_where
-from outreach.recipients.table import iter_recipients
+from outreach.recipients.segment import matches, parse_where, to_conditions
+from outreach.recipients.table import iter_recipients, to_record
 
 
 @pytest.fixture
@@ -21,8 +21,13 @@ def loaded(engine: Engine, sample_csv: Path) -> Engine:
 
 
 def keys(engine: Engine, *where: str) -> list[str]:
+    """The keys selected in SQL, checked against the same filters evaluated on each record."""
+    filters = parse_where(where)
     with Session(engine) as session:
-        return [row.key for row in iter_recipients(session, parse_where(where))]
+        selected = [row.key for row in iter_recipients(session, to_conditions(filters))]
+        every = [to_record(row) for row in iter_recipients(session, [])]
+    assert selected == [record.key for record in every if matches(filters, record)]
+    return selected
 
 
 def test_no_filter_selects_everyone_in_key_order(loaded: Engine) -> None:

@@ -103,11 +103,14 @@ def main() -> None:
 
 def register() -> None:
     """Attach the command groups (imported here so that each module stays small)."""
-    from outreach.cli import database, recipients
+    from outreach.cli import database, letters, recipients
 
     cli.add_command(database.init)
     cli.add_command(database.db)
     cli.add_command(recipients.recipients)
+    cli.add_command(letters.appeals)
+    cli.add_command(letters.preview)
+    cli.add_command(letters.check)
 
 
 register()

@@ -15,12 +15,12 @@ from outreach.errors import RecipientError
 from outreach.models import Recipient, SuppressionSource
 from outreach.privacy import erase_person, export_person
 from outreach.recipients.importer import ImportReport, import_files
-from outreach.recipients.segment import FILTERS, parse_where
+from outreach.recipients.segment import FIELDS, parse_where, to_conditions
 from outreach.recipients.table import get_recipient, iter_recipients, to_json
 from outreach.suppression import list_suppressions, suppress, unsuppress
 
 WHERE_HELP = "Filter FIELD=VALUE (repeatable; the same field repeated means any of them). " + (
-    "Fields: " + ", ".join(sorted(FILTERS))
+    "Fields: " + ", ".join(FIELDS)
 )
 
 
@@ -91,7 +91,7 @@ def list_command(app: App, where: tuple[str, ...], as_json: bool) -> None:
 
     Example: outreach recipients list --where kind=embassy --where language=fr --json
     """
-    conditions = parse_where(where)
+    conditions = to_conditions(parse_where(where))
     with session_scope(app.engine, write=False) as session:
         rows = iter_recipients(session, conditions)
         if as_json:

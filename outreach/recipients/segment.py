@@ -1,9 +1,9 @@
-"""Segments: `--where FIELD=VALUE` filters turned into SQL conditions on recipients."""
+"""Segments: `--where FIELD=VALUE` filters, as SQL for queries and as a pure test on a record."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -13,9 +13,75 @@ from outreach.addresses import address_key
 from outreach.errors import InputError
 from outreach.models import Recipient
 from outreach.recipients.geography import normalise_country
-from outreach.recipients.record import Gender, RecipientKind, RecipientStatus, Role
+from outreach.recipients.record import Gender, RecipientKind, RecipientRecord, RecipientStatus, Role
 
 Condition = ColumnElement[bool]
+
+ENUMS: dict[str, type[StrEnum]] = {
+    "kind": RecipientKind,
+    "role": Role,
+    "gender": Gender,
+    "status": RecipientStatus,
+}
+PLAIN = frozenset({"key", "city", "tz", "political_group"})
+COUNTRIES = frozenset({"country", "host_country"})
+# A list filter matches an item, or an item's prefix up to a separator: `language=fr` matches
+# `fr-BE`, `committee=AFET` matches `AFET:chair`. Tags match whole.
+LISTS: dict[str, tuple[str, str | None]] = {
+    "language": ("languages", "-"),
+    "tag": ("tags", None),
+    "committee": ("committees", ":"),
+    "delegation": ("delegations", ":"),
+}
+FIELDS: tuple[str, ...] = tuple(sorted({*ENUMS, *PLAIN, *COUNTRIES, *LISTS, "priority", "email"}))
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One field and the values it may take (any of them)."""
+
+    field: str
+    values: tuple[str, ...]
+
+
+def parse_where(items: Sequence[str]) -> list[Filter]:
+    """Filters for `FIELD=VALUE` items: a field repeated means any of them; fields combine."""
+    by_field: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            raise InputError(f"--where {item!r}: write FIELD=VALUE, e.g. --where kind=mep")
+        if name not in FIELDS:
+            raise InputError(
+                f"--where {item!r}: unknown field {name!r}; fields: {', '.join(FIELDS)}"
+            )
+        by_field.setdefault(name, []).append(normalise_value(name, value))
+    return [Filter(name, tuple(values)) for name, values in by_field.items()]
+
+
+def normalise_value(name: str, value: str) -> str:
+    """Check a filter value and put it in the form stored in the database."""
+    if name in ENUMS and value not in {member.value for member in ENUMS[name]}:
+        choices = ", ".join(member.value for member in ENUMS[name])
+        raise InputError(f"--where {name}={value}: not a {name}; choose one of: {choices}")
+    if name in COUNTRIES:
+        try:
+            return normalise_country(value)
+        except ValueError as exc:
+            raise InputError(f"--where {name}={value}: {exc}") from None
+    if name == "priority" and value not in {"1", "2", "3"}:
+        raise InputError(f"--where priority={value}: priority is 1, 2 or 3")
+    if name == "email":
+        return address_key(value)
+    if name in LISTS and (not value or "|" in value):
+        raise InputError(f"--where {name}={value}: give one value without '|'")
+    return value
+
+
+def to_conditions(filters: Sequence[Filter]) -> list[Condition]:
+    """The SQL conditions selecting the recipients that match every filter."""
+    return [sa.or_(*(condition(f.field, value) for value in f.values)) for f in filters]
 
 
 def column(name: str) -> sa.ColumnElement[str]:
@@ -23,99 +89,40 @@ def column(name: str) -> sa.ColumnElement[str]:
     return Recipient.__table__.c[name]  # type: ignore[attr-defined,no-any-return]
 
 
-def equals(name: str, enum: type[StrEnum] | None = None) -> Callable[[str], Condition]:
-    """A filter on a column's exact value (checked against the enum when there is one)."""
-
-    def build(value: str) -> Condition:
-        if enum is not None and value not in {member.value for member in enum}:
-            choices = ", ".join(member.value for member in enum)
-            raise InputError(f"--where {name}={value}: not a {name}; choose one of: {choices}")
+def condition(name: str, value: str) -> Condition:
+    """The SQL condition for one field and one value."""
+    if name == "priority":
+        return column("priority") == int(value)
+    if name == "email":
+        return column("email_key") == value
+    if name not in LISTS:
         return column(name) == value
-
-    return build
-
-
-def country(name: str) -> Callable[[str], Condition]:
-    """A filter on a country column, accepting EL/UK and lower case."""
-
-    def build(value: str) -> Condition:
-        try:
-            return column(name) == normalise_country(value)
-        except ValueError as exc:
-            raise InputError(f"--where {name}={value}: {exc}") from None
-
-    return build
+    stored, separator = LISTS[name]
+    # Stored as `a|b|c`: wrapping in `|` makes an item match only whole.
+    wrapped = sa.literal("|") + column(stored) + sa.literal("|")
+    exact = wrapped.contains(f"|{value}|", autoescape=True)
+    if separator is None or separator in value:
+        return exact
+    return sa.or_(exact, wrapped.contains(f"|{value}{separator}", autoescape=True))
 
 
-def in_list(name: str, *, prefix_separator: str | None) -> Callable[[str], Condition]:
-    """A filter on a `a|b|c` list column: the value is an item, or an item's prefix.
-
-    `language=fr` matches `fr` and `fr-BE`; `committee=AFET` matches `AFET` and `AFET:chair`.
-    """
-
-    def build(value: str) -> Condition:
-        if not value or "|" in value:
-            raise InputError(f"--where {name}={value}: give one value without '|'")
-        wrapped = sa.literal("|") + column(LIST_COLUMNS[name]) + sa.literal("|")
-        exact = wrapped.contains(f"|{value}|", autoescape=True)
-        if prefix_separator is None or prefix_separator in value:
-            return exact
-        return sa.or_(exact, wrapped.contains(f"|{value}{prefix_separator}", autoescape=True))
-
-    return build
+def matches(filters: Sequence[Filter], record: RecipientRecord) -> bool:
+    """Whether a record matches every filter: the same rules as the SQL of `to_conditions`."""
+    return all(any(matches_value(f.field, value, record) for value in f.values) for f in filters)
 
 
-def email(value: str) -> Condition:
-    """A filter on the e-mail address, compared in its normal form."""
-    return column("email_key") == address_key(value)
-
-
-def priority(value: str) -> Condition:
-    """A filter on priority 1-3."""
-    if value not in {"1", "2", "3"}:
-        raise InputError(f"--where priority={value}: priority is 1, 2 or 3")
-    return column("priority") == int(value)
-
-
-LIST_COLUMNS = {
-    "language": "languages",
-    "tag": "tags",
-    "committee": "committees",
-    "delegation": "delegations",
-}
-
-FILTERS: dict[str, Callable[[str], Condition]] = {
-    "key": equals("key"),
-    "kind": equals("kind", RecipientKind),
-    "role": equals("role", Role),
-    "gender": equals("gender", Gender),
-    "status": equals("status", RecipientStatus),
-    "country": country("country"),
-    "host_country": country("host_country"),
-    "city": equals("city"),
-    "tz": equals("tz"),
-    "political_group": equals("political_group"),
-    "priority": priority,
-    "email": email,
-    "language": in_list("language", prefix_separator="-"),
-    "tag": in_list("tag", prefix_separator=None),
-    "committee": in_list("committee", prefix_separator=":"),
-    "delegation": in_list("delegation", prefix_separator=":"),
-}
-
-
-def parse_where(items: Sequence[str]) -> list[Condition]:
-    """Conditions for `FIELD=VALUE` items: one field repeated means any of them, fields combine."""
-    by_field: dict[str, list[Condition]] = defaultdict(list)
-    for item in items:
-        name, sep, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name:
-            raise InputError(f"--where {item!r}: write FIELD=VALUE, e.g. --where kind=mep")
-        build = FILTERS.get(name)
-        if build is None:
-            raise InputError(
-                f"--where {item!r}: unknown field {name!r}; fields: {', '.join(sorted(FILTERS))}"
-            )
-        by_field[name].append(build(value))
-    return [sa.or_(*conds) if len(conds) > 1 else conds[0] for conds in by_field.values()]
+def matches_value(name: str, value: str, record: RecipientRecord) -> bool:
+    """Whether one field of a record matches one value."""
+    if name == "priority":
+        return record.priority == int(value)
+    if name == "email":
+        return record.email is not None and address_key(record.email) == value
+    if name not in LISTS:
+        return str(getattr(record, name) or "") == value
+    stored, separator = LISTS[name]
+    for item in (str(entry) for entry in getattr(record, stored)):
+        if item == value:
+            return True
+        if separator is not None and separator not in value and item.startswith(value + separator):
+            return True
+    return False

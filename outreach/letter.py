@@ -1,0 +1,214 @@
+"""Letters: an appeal made personal for one recipient, in one language, as the bytes to send."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+
+from outreach import clock
+from outreach.appeal import Appeal, load_appeal
+from outreach.config import Settings
+from outreach.errors import LetterError
+from outreach.forms import FilledForm, FormsError, FormsOfAddress, load_forms, recipient_values
+from outreach.language import LanguageChoice, choose_language
+from outreach.message import (
+    Headers,
+    build_message,
+    domain_of,
+    new_message_id,
+    new_token,
+    plus_address,
+)
+from outreach.recipients.record import RecipientRecord, Role
+from outreach.render import LetterTemplates
+
+FORMS_FILE = "forms_of_address.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """One letter, exactly as it is sent: its parts, its identity and its MIME bytes."""
+
+    recipient_key: str
+    to_address: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    demand_keys: tuple[str, ...]
+    token: str
+    message_id: str
+    mime: bytes
+    reviewed: bool  # False when the translation or the form of address awaits review
+
+
+def babel_locale(language: str) -> Locale:
+    """The Babel locale for a language tag; plain `en` is British usage ("7 March 2023")."""
+    tag = "en_GB" if language == "en" else language.replace("-", "_")
+    try:
+        return Locale.parse(tag)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(language.split("-")[0])
+
+
+class Composer:
+    """Makes letters of one appeal: chooses the language, fills the forms, renders, encodes."""
+
+    def __init__(self, appeal: Appeal, forms: FormsOfAddress, settings: Settings) -> None:
+        self.appeal = appeal
+        self.forms = forms
+        self.settings = settings
+        self.templates = LetterTemplates(appeal.folder, max_bytes=settings.letters.max_bytes)
+        self.template_languages = self.templates.languages()
+
+    @classmethod
+    def load(cls, settings: Settings, slug: str | None = None) -> Composer:
+        """A composer for the appeal `slug` (default: letters.appeal) under paths.templates."""
+        root = Path(settings.paths.templates)
+        appeal = load_appeal(root / (slug or settings.letters.appeal))
+        return cls(appeal, load_forms(root / FORMS_FILE), settings)
+
+    def missing(self, recipient: RecipientRecord, language: str) -> str | None:
+        """What `language` lacks for this recipient's letter, or None if it has everything."""
+        if language not in self.appeal.languages:
+            return "the appeal has no text in this language"
+        if language not in self.template_languages:
+            return "no letter templates in this language"
+        form = self.forms.lookup(recipient.role, recipient.kind, language, recipient.gender)
+        if form is None:
+            return (
+                f"no form of address for {recipient.role}/{recipient.kind} "
+                f"with gender {recipient.gender}"
+            )
+        return None
+
+    def choose(self, recipient: RecipientRecord) -> LanguageChoice:
+        """The letter's language, following the recipient's preferences, then the defaults."""
+        return choose_language(
+            recipient.languages,
+            self.settings.letters.default_languages,
+            lambda language: self.missing(recipient, language),
+        )
+
+    def language_for(self, recipient: RecipientRecord, language: str | None) -> str:
+        """The language to write in: the one asked for, if usable, else the chosen one."""
+        if language is not None:
+            reason = self.missing(recipient, language)
+            if reason:
+                raise LetterError(f"{recipient.key}: cannot write in {language}: {reason}")
+            return language
+        choice = self.choose(recipient)
+        if choice.language is None:
+            raise LetterError(f"{recipient.key}: no usable language ({choice.explain()})")
+        return choice.language
+
+    def fill_form(self, recipient: RecipientRecord, language: str) -> FilledForm:
+        """Salutation, address block and closing for the recipient, in the language."""
+        form = self.forms.lookup(recipient.role, recipient.kind, language, recipient.gender)
+        assert form is not None, "language_for checked it"
+        if recipient.role is not Role.OFFICE and not recipient.family_name:
+            raise LetterError(f"{recipient.key}: a {recipient.role} needs a family name")
+        locale = babel_locale(language)
+        country = locale.territories.get(recipient.country or "") if recipient.country else None
+        try:
+            return form.fill(recipient_values(recipient, country))
+        except FormsError as exc:
+            raise LetterError(f"{recipient.key}: {exc}") from None
+
+    def context(
+        self, recipient: RecipientRecord, language: str, filled: FilledForm
+    ) -> dict[str, Any]:
+        """The variables the templates see (documented in templates/README.md)."""
+        appeal = self.appeal
+        sender = self.settings.sender
+        return {
+            "recipient": {
+                name: getattr(recipient, name)
+                for name in recipient.__dataclass_fields__
+                if name != "provided"
+            },
+            "appeal": {
+                "slug": appeal.slug,
+                "title": appeal.title[language],
+                "date": appeal.date.isoformat(),
+                "date_formatted": format_date(appeal.date, "long", locale=babel_locale(language)),
+                "signatories": list(appeal.signatories),
+            },
+            "intro": list(appeal.intro[language]),
+            "lead_in": appeal.lead_in[language],
+            "demands": [
+                {"key": demand.key, "text": demand.text[language]}
+                for demand in appeal.demands_for(recipient)
+            ],
+            "closing_paragraphs": list(appeal.closing[language]),
+            "salutation": filled.salutation,
+            "address_block": list(filled.address_block),
+            "complimentary_close": filled.closing,
+            "sender": {
+                "name": sender.name,
+                "organisation": sender.organisation,
+                "email": sender.address,
+            },
+        }
+
+    def compose(
+        self,
+        recipient: RecipientRecord,
+        *,
+        language: str | None = None,
+        date: dt.datetime | None = None,
+        token: str | None = None,
+        message_id: str | None = None,
+    ) -> Letter:
+        """The letter for one recipient; LetterError says why one cannot be made."""
+        if not recipient.email:
+            raise LetterError(f"{recipient.key}: no e-mail address")
+        language = self.language_for(recipient, language)
+        filled = self.fill_form(recipient, language)
+        parts = self.templates.render(language, self.context(recipient, language, filled))
+        sender = self.settings.sender
+        token = token or new_token()
+        headers = Headers(
+            subject=parts.subject,
+            from_name=sender.name,
+            from_address=sender.address,
+            to_name=display_name(recipient),
+            to_address=recipient.email,
+            reply_to=plus_address(sender.address, token)
+            if self.settings.letters.plus_addressing
+            else None,
+            message_id=message_id or new_message_id(domain_of(sender.address)),
+            token=token,
+            date=date or clock.now(),
+            language=language,
+        )
+        attachments = tuple(
+            item.path
+            for item in self.appeal.attachments
+            if not item.languages or language in item.languages
+        )
+        form = self.forms.lookup(recipient.role, recipient.kind, language, recipient.gender)
+        return Letter(
+            recipient_key=recipient.key,
+            to_address=recipient.email,
+            language=language,
+            subject=parts.subject,
+            text=parts.text,
+            html=parts.html,
+            demand_keys=tuple(demand.key for demand in self.appeal.demands_for(recipient)),
+            token=token,
+            message_id=headers.message_id,
+            mime=build_message(headers, parts.text, parts.html, attachments),
+            reviewed=self.appeal.languages[language].reviewed and bool(form and form.reviewed),
+        )
+
+
+def display_name(recipient: RecipientRecord) -> str:
+    """The name shown in To: the person, or the office for a mailbox without one."""
+    person = " ".join(part for part in (recipient.given_name, recipient.family_name) if part)
+    return person or recipient.organisation

@@ -1,0 +1,108 @@
+"""Outgoing messages: identifiers, safe header values, and the MIME bytes of a letter."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import mimetypes
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from outreach.errors import LetterError
+
+# SMTP line endings, and 7-bit transfer encodings (quoted-printable / base64) for every part:
+# no reliance on the server's 8BITMIME (RFC 6152), and what is stored is what any server takes.
+POLICY = policy.SMTP.clone(cte_type="7bit")
+# C0/C1 controls, DEL and Unicode line separators: in a header value they could start a new
+# header (header injection, cf. CVE-2024-6923) or break the encoded-word.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+TOKEN_LENGTH = 10
+
+
+def new_token() -> str:
+    """A short random token for reply matching: 10 base32 characters (50 bits)."""
+    return base64.b32encode(secrets.token_bytes(7)).decode("ascii").lower()[:TOKEN_LENGTH]
+
+
+def new_message_id(domain: str) -> str:
+    """A globally unique Message-ID on the sender's domain (RFC 5322 §3.6.4)."""
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def domain_of(address: str) -> str:
+    """The domain part of an address."""
+    return address.rpartition("@")[2]
+
+
+def plus_address(address: str, token: str) -> str:
+    """The address with the token as a subaddress: `appeal+TOKEN@domain` (RFC 5233)."""
+    local, _, domain = address.rpartition("@")
+    return f"{local.split('+', 1)[0]}+{token}@{domain}"
+
+
+def checked(header: str, value: str) -> str:
+    """Return the value, or raise LetterError if it could inject a header."""
+    found = CONTROL.search(value)
+    if found:
+        raise LetterError(
+            f"{header}: the value {value[:60]!r} contains a control character "
+            f"(U+{ord(found.group()):04X}); remove line breaks from the data it comes from"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """The header values of one letter; each built from data, so each is checked."""
+
+    subject: str
+    from_name: str
+    from_address: str
+    to_name: str
+    to_address: str
+    reply_to: str | None
+    message_id: str
+    token: str
+    date: dt.datetime
+    language: str
+
+
+def build_message(
+    headers: Headers, text: str, html: str, attachments: tuple[Path, ...] = ()
+) -> bytes:
+    """The MIME bytes of a letter: one recipient in To, text and HTML alternatives."""
+    message = EmailMessage(policy=POLICY)
+    try:
+        message["From"] = Address(
+            checked("From", headers.from_name), addr_spec=checked("From", headers.from_address)
+        )
+        # One recipient per message, never a shared To/Cc/Bcc: each government gets its own.
+        message["To"] = Address(
+            checked("To", headers.to_name), addr_spec=checked("To", headers.to_address)
+        )
+        if headers.reply_to:
+            message["Reply-To"] = checked("Reply-To", headers.reply_to)
+        message["Subject"] = checked("Subject", headers.subject)
+        message["Date"] = format_datetime(headers.date.astimezone(dt.UTC))
+        message["Message-ID"] = checked("Message-ID", headers.message_id)
+        message["X-Outreach-Ref"] = checked("X-Outreach-Ref", headers.token)
+    except (ValueError, IndexError) as exc:  # the email package's refusal of a bad address
+        raise LetterError(f"cannot build the message headers: {exc}") from None
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    # After the body: set_content() clears every Content-* header (RFC 3282 for this one).
+    message["Content-Language"] = checked("Content-Language", headers.language)
+    for path in attachments:
+        kind, _ = mimetypes.guess_type(path.name)
+        maintype, _, subtype = (kind or "application/octet-stream").partition("/")
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    return message.as_bytes()
