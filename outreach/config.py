@@ -8,7 +8,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from outreach.addresses import AddressError, parse_address
@@ -59,6 +67,19 @@ class SmtpSettings(Section):
         description="starttls | tls | none (none is refused when a password is set)",
     )
     timeout: float = Field(default=30.0, gt=0, description="seconds to wait for the server")
+    ca_file: str = Field(
+        default="", description="CA certificates to trust (PEM); empty: the system's"
+    )
+
+    @model_validator(mode="after")
+    def no_password_in_clear(self) -> SmtpSettings:
+        """A password never crosses the network unencrypted."""
+        if self.password is not None and self.security is Security.NONE:
+            raise ValueError(
+                "security is none but a password is set: the password would cross the network "
+                "in clear; use starttls (port 587) or tls (port 465)"
+            )
+        return self
 
 
 class ImapSettings(Section):
@@ -100,6 +121,31 @@ class SenderSettings(Section):
         if any(ord(char) < 32 or char in "\x7f\u2028\u2029" for char in value):
             raise ValueError("must be one line without control characters")
         return value
+
+
+class DispatchSettings(Section):
+    """[dispatch]: how letters leave: pace, parallelism, retries, leases."""
+
+    connections: int = Field(default=4, ge=1, le=64, description="SMTP connections in parallel")
+    batch: int = Field(default=200, ge=1, le=10_000, description="letters claimed at a time")
+    rate_per_minute: int = Field(
+        default=120, ge=0, description="letters per minute for all workers together; 0: no limit"
+    )
+    domain_rate_per_minute: int = Field(
+        default=20, ge=0, description="letters per minute to one recipient domain; 0: no limit"
+    )
+    max_consecutive_failures: int = Field(
+        default=10, ge=1, description="connection failures in a row that pause a campaign"
+    )
+    retry_hours: float = Field(
+        default=72.0, gt=0, description="after this long, a temporary failure becomes failed"
+    )
+    lease_seconds: float = Field(
+        default=300.0, gt=0, description="how long a worker holds a letter before others may"
+    )
+    poll_seconds: float = Field(
+        default=30.0, gt=0, description="how often `outreach run` looks for due letters"
+    )
 
 
 class LetterSettings(Section):
@@ -150,6 +196,7 @@ class Settings(BaseSettings):
     imap: ImapSettings = ImapSettings()
     sender: SenderSettings = SenderSettings()
     letters: LetterSettings = LetterSettings()
+    dispatch: DispatchSettings = DispatchSettings()
     paths: PathSettings = PathSettings()
     audit: AuditSettings = AuditSettings()
 
@@ -231,7 +278,12 @@ def describe_error(label: str, error: Any) -> str:
     origin = ""
     if len(loc) == 2 and env_name(*loc) in os.environ:
         origin = f" (set by {env_name(*loc)})"
-    return f"{label}: {dotted}: {error['msg']}, got {error.get('input')!r}{origin}"
+    value = error.get("input")
+    secret = len(loc) == 2 and (loc[0], loc[1]) in SECRET_KEYS
+    # Show the offending value only when it is a plain value, never a secret or a whole section.
+    shown = "" if secret or isinstance(value, dict) else f", got {value!r}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{label}: {dotted}: {message}{shown}{origin}"
 
 
 def known_keys(loc: tuple[str, ...]) -> list[str]:

@@ -34,6 +34,7 @@ FORMS_FILE = "forms_of_address.yaml"
 class Letter:
     """One letter, exactly as it is sent: its parts, its identity and its MIME bytes."""
 
+    appeal_slug: str
     recipient_key: str
     to_address: str
     language: str
@@ -194,6 +195,7 @@ class Composer:
         )
         form = self.forms.lookup(recipient.role, recipient.kind, language, recipient.gender)
         return Letter(
+            appeal_slug=self.appeal.slug,
             recipient_key=recipient.key,
             to_address=recipient.email,
             language=language,

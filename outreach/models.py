@@ -13,8 +13,14 @@ from sqlmodel import Field, SQLModel
 from outreach.recipients.record import Gender, RecipientKind, RecipientStatus, Role
 
 __all__ = [
+    "Attempt",
+    "AttemptOutcome",
     "AuditEvent",
+    "Campaign",
+    "CampaignState",
     "Gender",
+    "Letter",
+    "LetterState",
     "Recipient",
     "RecipientKind",
     "RecipientStatus",
@@ -137,3 +143,114 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     subject: str = Field(max_length=300)
     detail: str = Field(default="", max_length=4000)
+
+
+class CampaignState(StrEnum):
+    """Where a campaign is in its life: draft → approved → running ⇄ paused → finished."""
+
+    DRAFT = "draft"  # being prepared: nothing is sent, letters do not exist yet
+    APPROVED = "approved"  # letters created and frozen; sending starts at the first due letter
+    RUNNING = "running"  # the dispatcher sends its due letters
+    PAUSED = "paused"  # by staff or after repeated connection failures; nothing is claimed
+    FINISHED = "finished"  # no letter is waiting any more
+    CANCELLED = "cancelled"  # stopped for good; unsent letters were cancelled
+
+
+class LetterState(StrEnum):
+    """Where a letter is; only the outbox module changes it."""
+
+    QUEUED = "queued"  # waiting for send_after
+    CLAIMED = "claimed"  # taken by a worker (lease_until); nothing sent yet: safe to retake
+    SENDING = "sending"  # committed just before SMTP DATA: from here a resend could duplicate
+    SENT = "sent"  # the server accepted it (250 after DATA)
+    DEFERRED = "deferred"  # a temporary failure; due again at due_at (backoff)
+    FAILED = "failed"  # a permanent failure, or the retry deadline passed
+    UNKNOWN = "unknown"  # the worker died after DATA began: never resent automatically
+    SUPPRESSED = "suppressed"  # not sent: address suppressed or recipient inactive / do_not_contact
+    SKIPPED = "skipped"  # not sent: no letter could be made at approval (reason recorded)
+    CANCELLED = "cancelled"  # not sent: the campaign was cancelled
+    BOUNCED = "bounced"  # sent, then a permanent bounce came back
+    REPLIED = "replied"  # sent, and the recipient answered
+
+
+class AttemptOutcome(StrEnum):
+    """What one delivery attempt came to."""
+
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the connection broke after DATA began
+
+
+class Campaign(SQLModel, table=True):
+    """One appeal sent to one segment, inside a sending window."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)
+    appeal_slug: str = Field(max_length=64)
+    segment: str = Field(default="", max_length=2000)  # the --where filters, one per line
+    window: str = Field(max_length=200)  # canonical SendWindow text, e.g. "Tue-Thu 09:00-11:00"
+    start_at: dt.datetime | None = utc_column(default=None)
+    closed_dates: str = Field(default="", max_length=2000)  # ISO dates separated by |
+    state: CampaignState = Field(
+        default=CampaignState.DRAFT, sa_type=enum_type(CampaignState), index=True
+    )
+    pause_reason: str | None = Field(default=None, max_length=1000)
+    consecutive_failures: int = Field(default=0)
+    created_at: dt.datetime = utc_column()
+    created_by: str = Field(max_length=200)
+    approved_at: dt.datetime | None = utc_column(default=None)
+    approved_by: str | None = Field(default=None, max_length=200)
+
+
+class Letter(SQLModel, table=True):
+    """One letter to one recipient: its frozen bytes, its state and when it is due."""
+
+    __tablename__ = "letter"
+    __table_args__ = (sa.Index("ix_letter_due", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    appeal_slug: str = Field(max_length=64)  # ad hoc letters have no campaign
+    recipient_id: int | None = Field(default=None, index=True)  # no FK: erasure deletes the row
+    recipient_key: str = Field(max_length=64)
+    to_address: str = Field(max_length=320)
+    address_hash: str = Field(max_length=64, index=True)  # for the suppression check at claim
+    domain: str = Field(max_length=255)  # the recipient's mail domain, for per-domain pacing
+    language: str = Field(max_length=16)
+    subject: str = Field(max_length=1000)
+    demand_keys: str = Field(default="", max_length=1000)
+    token: str = Field(max_length=16, unique=True)
+    message_id: str = Field(max_length=300, unique=True)
+    mime: bytes = Field(sa_type=sa.LargeBinary)
+    state: LetterState = Field(default=LetterState.QUEUED, sa_type=enum_type(LetterState))
+    reason: str | None = Field(default=None, max_length=1000)  # why suppressed/skipped/failed
+    send_after: dt.datetime = utc_column()  # the planned moment, inside the window
+    due_at: dt.datetime = utc_column()  # when it may be claimed next (send_after or a retry)
+    deadline: dt.datetime = utc_column()  # after this, a temporary failure becomes failed
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=2000)
+    claimed_by: str | None = Field(default=None, max_length=200)
+    lease_until: dt.datetime | None = utc_column(default=None)
+    sent_at: dt.datetime | None = utc_column(default=None)
+    created_at: dt.datetime = utc_column()
+    updated_at: dt.datetime = utc_column()
+
+
+class Attempt(SQLModel, table=True):
+    """One delivery attempt of a letter, with the server's answer."""
+
+    __tablename__ = "attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    letter_id: int = Field(foreign_key="letter.id", index=True)
+    domain: str = Field(max_length=255)
+    started_at: dt.datetime = utc_column(index=True)
+    finished_at: dt.datetime | None = utc_column(default=None)
+    outcome: AttemptOutcome = Field(sa_type=enum_type(AttemptOutcome))
+    smtp_code: int | None = Field(default=None)
+    enhanced_code: str | None = Field(default=None, max_length=16)
+    reply: str | None = Field(default=None, max_length=2000)
+    worker: str = Field(max_length=200)

@@ -95,7 +95,8 @@ def test_an_unknown_key_is_named_with_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_settings(path)
     assert str(error.value) == (
-        f"{path}: smtp.hots: unknown key; known keys here: host, port, username, security, timeout"
+        f"{path}: smtp.hots: unknown key; known keys here: host, port, username, security, timeout, "
+        "ca_file"
     )
 
 
@@ -154,3 +155,17 @@ def test_a_relative_sqlite_path_is_relative_to_the_file(tmp_path: Path) -> None:
         load_settings(path).database.url
         == f"sqlite:///{tmp_path / 'conf' / 'data' / 'campaign.db'}"
     )
+
+
+def test_a_password_with_security_none_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OUTREACH_SMTP__PASSWORD", "hunter2")
+    monkeypatch.setenv("OUTREACH_SMTP__SECURITY", "none")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert str(error.value) == (
+        "defaults: smtp: security is none but a password is set: the password would cross the "
+        "network in clear; use starttls (port 587) or tls (port 465)"
+    )
+    assert "hunter2" not in str(error.value)

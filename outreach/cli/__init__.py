@@ -103,7 +103,7 @@ def main() -> None:
 
 def register() -> None:
     """Attach the command groups (imported here so that each module stays small)."""
-    from outreach.cli import database, letters, recipients
+    from outreach.cli import campaigns, database, delivery, letters, recipients
 
     cli.add_command(database.init)
     cli.add_command(database.db)
@@ -111,6 +111,11 @@ def register() -> None:
     cli.add_command(letters.appeals)
     cli.add_command(letters.preview)
     cli.add_command(letters.check)
+    cli.add_command(campaigns.campaign)
+    cli.add_command(delivery.letters)
+    cli.add_command(delivery.dispatch)
+    cli.add_command(delivery.run)
+    cli.add_command(delivery.send)
 
 
 register()

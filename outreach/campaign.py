@@ -1,0 +1,301 @@
+"""Campaigns: create, check, approve (letters frozen), pause, resume, cancel, finish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col, func, select
+
+from outreach import clock
+from outreach.audit import record_event
+from outreach.calendar import RecipientCalendar, SendWindow, parse_window
+from outreach.eligibility import why_not_sendable
+from outreach.errors import InputError, LetterError, NotFoundError, OutreachError, StateError
+from outreach.letter import Composer, Letter
+from outreach.message import domain_of, new_message_id, new_token
+from outreach.models import Campaign, CampaignState, LetterState
+from outreach.models import Letter as LetterRow
+from outreach.recipients.record import RecipientRecord
+from outreach.recipients.segment import parse_where, to_conditions
+from outreach.recipients.table import iter_recipients, to_record
+from outreach.suppression import address_hash
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
+DEFAULT_WINDOW = "Mon-Fri 09:00-12:00"
+WAITING = (LetterState.QUEUED, LetterState.DEFERRED, LetterState.CLAIMED, LetterState.SENDING)
+
+
+class CampaignError(OutreachError):
+    """A campaign cannot be created or changed as asked."""
+
+    exit_code = 65
+
+
+def get_campaign(session: Session, name: str) -> Campaign:
+    """The campaign of that name, or an error saying how to list them."""
+    campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
+    if campaign is None:
+        raise NotFoundError(f"no campaign named {name!r} (see `outreach campaign list`)")
+    return campaign
+
+
+def create_campaign(
+    session: Session,
+    name: str,
+    *,
+    appeal_slug: str,
+    where: list[str],
+    window: str | None,
+    start_at: dt.datetime | None,
+    closed_dates: list[dt.date],
+    actor: str,
+) -> Campaign:
+    """A new draft campaign; every input is validated now, not at approval."""
+    if not NAME.match(name):
+        raise InputError(
+            f"campaign name {name!r}: use 2-100 lower-case letters, digits, '.', '_' or '-'"
+        )
+    if session.exec(select(Campaign).where(Campaign.name == name)).first() is not None:
+        raise CampaignError(f"a campaign named {name!r} exists already")
+    parse_where(where)  # fails now, naming the bad filter
+    canonical = parse_window(window or DEFAULT_WINDOW).describe()
+    if start_at is not None and start_at.tzinfo is None:
+        raise InputError("--start needs a time zone, e.g. 2026-03-10T09:00+01:00 or ...Z")
+    campaign = Campaign(
+        name=name,
+        appeal_slug=appeal_slug,
+        segment="\n".join(where),
+        window=canonical,
+        start_at=start_at,
+        closed_dates="|".join(sorted(day.isoformat() for day in closed_dates)),
+        created_at=clock.now(),
+        created_by=actor,
+    )
+    session.add(campaign)
+    record_event(session, actor, "campaign.create", name, appeal=appeal_slug, window=canonical)
+    return campaign
+
+
+def segment_of(campaign: Campaign) -> list[str]:
+    """The campaign's --where filters."""
+    return [line for line in campaign.segment.splitlines() if line]
+
+
+def closed_of(campaign: Campaign) -> frozenset[dt.date]:
+    """The campaign's closed dates."""
+    return frozenset(dt.date.fromisoformat(d) for d in campaign.closed_dates.split("|") if d)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """What approval would create for one recipient."""
+
+    recipient: RecipientRecord
+    recipient_id: int | None
+    state: LetterState  # queued, suppressed or skipped
+    reason: str | None
+    letter: Letter | None
+    send_after: dt.datetime | None
+
+
+def plan_letters(
+    session: Session, campaign: Campaign, composer: Composer, now: dt.datetime
+) -> Iterator[Planned]:
+    """For each recipient of the segment: the letter, its send time, or why there is none."""
+    window: SendWindow = parse_window(campaign.window)
+    start = max(now, campaign.start_at) if campaign.start_at else now
+    closed = closed_of(campaign)
+    for row in iter_recipients(session, to_conditions(parse_where(segment_of(campaign)))):
+        recipient = to_record(row)
+        reason = why_not_sendable(session, recipient)
+        if reason is not None:
+            yield Planned(recipient, row.id, LetterState.SUPPRESSED, reason, None, None)
+            continue
+        calendar = RecipientCalendar(recipient.tz, recipient.host_country, closed)
+        try:
+            send_after = calendar.next_send_time(start, window)
+            letter = composer.compose(recipient, date=send_after)
+        except (LetterError, InputError) as exc:
+            yield Planned(recipient, row.id, LetterState.SKIPPED, str(exc), None, None)
+            continue
+        yield Planned(recipient, row.id, LetterState.QUEUED, None, letter, send_after)
+
+
+def approve_campaign(
+    session: Session,
+    campaign: Campaign,
+    composer: Composer,
+    *,
+    actor: str,
+    retry_hours: float,
+    skip_problems: bool,
+) -> dict[str, int]:
+    """Create every letter of the campaign, frozen as it will be sent; all or nothing."""
+    if campaign.state is not CampaignState.DRAFT:
+        raise StateError(f"campaign {campaign.name} is {campaign.state}: only a draft is approved")
+    now = clock.now()
+    counts = {
+        state.value: 0
+        for state in (LetterState.QUEUED, LetterState.SUPPRESSED, LetterState.SKIPPED)
+    }
+    problems: list[str] = []
+    batch: list[dict[str, object]] = []
+    for planned in plan_letters(session, campaign, composer, now):
+        if planned.state is LetterState.SKIPPED:
+            problems.append(f"{planned.recipient.key}: {planned.reason}")
+        counts[planned.state.value] += 1
+        batch.append(letter_values(campaign, planned, now, retry_hours))
+        if len(batch) >= 200:
+            session.execute(sa.insert(LetterRow), batch)
+            batch = []
+    if problems and not skip_problems:
+        raise CampaignError(
+            f"{len(problems)} recipient(s) have no letter, e.g. {problems[0]}; nothing was "
+            "approved. Fix them (see `outreach campaign check`), or approve with --skip-problems"
+        )
+    if batch:
+        session.execute(sa.insert(LetterRow), batch)
+    if counts[LetterState.QUEUED.value] == 0:
+        raise CampaignError(f"campaign {campaign.name} has no letter to send; nothing was approved")
+    campaign.state = CampaignState.APPROVED
+    campaign.approved_at, campaign.approved_by = now, actor
+    session.add(campaign)
+    record_event(session, actor, "campaign.approve", campaign.name, **counts)
+    return counts
+
+
+def letter_values(
+    campaign: Campaign, planned: Planned, now: dt.datetime, retry_hours: float
+) -> dict[str, object]:
+    """The row of one planned letter; unsent ones keep their reason and no bytes."""
+    recipient, letter = planned.recipient, planned.letter
+    send_after = planned.send_after or now
+    email = recipient.email or ""
+    return {
+        "campaign_id": campaign.id,
+        "appeal_slug": campaign.appeal_slug,
+        "recipient_id": planned.recipient_id,
+        "recipient_key": recipient.key,
+        "to_address": email,
+        "address_hash": address_hash(email) if email else "",
+        "domain": domain_of(email).lower(),
+        "language": letter.language if letter else "",
+        "subject": letter.subject if letter else "",
+        "demand_keys": "|".join(letter.demand_keys) if letter else "",
+        "token": letter.token if letter else new_token(),
+        "message_id": letter.message_id if letter else new_message_id("unsent.invalid"),
+        "mime": letter.mime if letter else b"",
+        "state": planned.state.value,
+        "reason": planned.reason,
+        "send_after": send_after,
+        "due_at": send_after,
+        "deadline": send_after + dt.timedelta(hours=retry_hours),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def set_state(
+    session: Session, campaign: Campaign, target: CampaignState, *, actor: str, reason: str | None
+) -> None:
+    """Pause, resume or cancel, from the states where that makes sense."""
+    allowed = {
+        CampaignState.PAUSED: (CampaignState.APPROVED, CampaignState.RUNNING),
+        CampaignState.RUNNING: (CampaignState.PAUSED,),
+        CampaignState.CANCELLED: (
+            CampaignState.DRAFT,
+            CampaignState.APPROVED,
+            CampaignState.RUNNING,
+            CampaignState.PAUSED,
+        ),
+    }[target]
+    if campaign.state not in allowed:
+        raise StateError(f"campaign {campaign.name} is {campaign.state}: it cannot become {target}")
+    campaign.state = target
+    campaign.pause_reason = reason if target is CampaignState.PAUSED else None
+    if target is CampaignState.RUNNING:
+        campaign.consecutive_failures = 0
+    if target is CampaignState.CANCELLED:
+        # Letters already sending finish their attempt; everything not yet sending is cancelled.
+        session.execute(
+            sa.update(LetterRow)
+            .where(
+                col(LetterRow.campaign_id) == campaign.id,
+                col(LetterRow.state).in_([LetterState.QUEUED, LetterState.DEFERRED]),
+            )
+            .values(
+                state=LetterState.CANCELLED, reason="campaign cancelled", updated_at=clock.now()
+            )
+        )
+    session.add(campaign)
+    record_event(session, actor, f"campaign.{target.value}", campaign.name, reason=reason)
+
+
+def letter_counts(session: Session, campaign_id: int | None) -> dict[str, int]:
+    """Letters by state (every state present, zero when none)."""
+    rows = session.exec(
+        select(LetterRow.state, func.count())
+        .where(LetterRow.campaign_id == campaign_id)
+        .group_by(LetterRow.state)
+    ).all()
+    counts = {state.value: 0 for state in LetterState}
+    counts.update({LetterState(state).value: number for state, number in rows})
+    return counts
+
+
+def after_attempt(
+    connection: Connection,
+    campaign_id: int | None,
+    *,
+    connection_failed: bool,
+    limit: int,
+    error: str,
+) -> bool:
+    """Count connection failures in a row; pause the campaign at `limit`. True if it paused."""
+    if campaign_id is None:
+        return False
+    table = Campaign.__table__  # type: ignore[attr-defined]
+    if not connection_failed:
+        connection.execute(
+            table.update()
+            .where(table.c.id == campaign_id, table.c.consecutive_failures != 0)
+            .values(consecutive_failures=0)
+        )
+        return False
+    connection.execute(
+        table.update()
+        .where(table.c.id == campaign_id)
+        .values(consecutive_failures=table.c.consecutive_failures + 1)
+    )
+    paused = connection.execute(
+        table.update()
+        .where(
+            table.c.id == campaign_id,
+            table.c.consecutive_failures >= limit,
+            table.c.state.in_([CampaignState.APPROVED.value, CampaignState.RUNNING.value]),
+        )
+        .values(
+            state=CampaignState.PAUSED.value,
+            pause_reason=f"paused after {limit} connection failures in a row; last: {error}"[:1000],
+        )
+    ).rowcount
+    return paused == 1
+
+
+def finish_done(connection: Connection) -> int:
+    """Mark finished the running campaigns that have no letter waiting or in flight."""
+    table = Campaign.__table__  # type: ignore[attr-defined]
+    letters = LetterRow.__table__  # type: ignore[attr-defined]
+    pending = sa.select(letters.c.campaign_id).where(
+        letters.c.campaign_id.is_not(None), letters.c.state.in_([s.value for s in WAITING])
+    )
+    return connection.execute(
+        table.update()
+        .where(table.c.state == CampaignState.RUNNING.value, table.c.id.not_in(pending))
+        .values(state=CampaignState.FINISHED.value)
+    ).rowcount

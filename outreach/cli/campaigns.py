@@ -1,0 +1,278 @@
+"""Commands on campaigns: create, list, check, approve, pause, resume, cancel, status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections import Counter
+
+import click
+from sqlmodel import col, select
+
+from outreach import clock
+from outreach.campaign import (
+    approve_campaign,
+    create_campaign,
+    get_campaign,
+    letter_counts,
+    plan_letters,
+    segment_of,
+    set_state,
+)
+from outreach.cli import App, OutreachGroup, pass_app
+from outreach.cli.recipients import where_option
+from outreach.db import session_scope
+from outreach.errors import InputError
+from outreach.letter import Composer
+from outreach.models import Campaign, CampaignState, LetterState
+
+
+def parse_instant(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 date-time with its offset (2026-03-10T09:00+01:00 or ...Z)."""
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"--start {text!r}: write an ISO date-time, e.g. 2026-03-10T09:00+01:00"
+        ) from None
+    if value.tzinfo is None:
+        raise InputError(f"--start {text!r}: give the offset too, e.g. 2026-03-10T09:00+01:00 or Z")
+    return value.astimezone(dt.UTC)
+
+
+def parse_dates(values: tuple[str, ...]) -> list[dt.date]:
+    """--closed YYYY-MM-DD values."""
+    try:
+        return [dt.date.fromisoformat(value) for value in values]
+    except ValueError as exc:
+        raise InputError(f"--closed: {exc}; write YYYY-MM-DD") from None
+
+
+@click.group(cls=OutreachGroup)
+def campaign() -> None:
+    """Campaigns: an appeal sent to a segment inside a sending window.
+
+    Example: outreach campaign status spring-2026
+    """
+
+
+@campaign.command("create")
+@click.argument("name")
+@click.option("--appeal", "slug", metavar="SLUG", help="The appeal (default: letters.appeal).")
+@where_option
+@click.option(
+    "--window",
+    help='Local sending window, e.g. "Tue-Thu 09:00-11:00" (default Mon-Fri 09:00-12:00).',
+)
+@click.option("--start", metavar="ISO-DATETIME", help="Send nothing before this instant.")
+@click.option(
+    "--closed",
+    multiple=True,
+    metavar="YYYY-MM-DD",
+    help="A date on which nothing is sent (repeatable).",
+)
+@pass_app
+def create_command(
+    app: App,
+    name: str,
+    slug: str | None,
+    where: tuple[str, ...],
+    window: str | None,
+    start: str | None,
+    closed: tuple[str, ...],
+) -> None:
+    """Create a draft campaign; nothing is sent until it is approved.
+
+    Example: outreach campaign create spring-2026 --where kind=mep --window "Tue-Thu 09:00-11:00"
+    """
+    composer = Composer.load(app.settings, slug)  # the appeal must exist and be valid
+    with session_scope(app.engine) as session:
+        created = create_campaign(
+            session,
+            name,
+            appeal_slug=composer.appeal.slug,
+            where=list(where),
+            window=window,
+            start_at=parse_instant(start),
+            closed_dates=parse_dates(closed),
+            actor=app.actor,
+        )
+    app.out.print(
+        f"created draft campaign {created.name}: {created.appeal_slug}, window {created.window}"
+    )
+    app.out.print(f"next: outreach campaign check {name}, then outreach campaign approve {name}")
+
+
+@campaign.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def list_command(app: App, as_json: bool) -> None:
+    """List campaigns and their states.
+
+    Example: outreach campaign list
+    """
+    with session_scope(app.engine, write=False) as session:
+        rows = session.exec(select(Campaign).order_by(col(Campaign.created_at))).all()
+        data = [
+            {"name": c.name, "appeal": c.appeal_slug, "state": c.state.value, "window": c.window}
+            for c in rows
+        ]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for item in data:
+        app.out.print(f"{item['name']}  {item['state']}  {item['appeal']}  {item['window']}")
+
+
+@campaign.command("check")
+@click.argument("name")
+@pass_app
+def check_command(app: App, name: str) -> None:
+    """Render every letter of the campaign and show when each would leave; exit 1 on a problem.
+
+    Example: outreach campaign check spring-2026
+    """
+    with session_scope(app.engine, write=False) as session:
+        chosen = get_campaign(session, name)
+        composer = Composer.load(app.settings, chosen.appeal_slug)
+        states: Counter[str] = Counter()
+        languages: Counter[str] = Counter()
+        times: list[dt.datetime] = []
+        for planned in plan_letters(session, chosen, composer, clock.now()):
+            states[planned.state.value] += 1
+            if planned.state is LetterState.SKIPPED:
+                click.echo(f"problem: {planned.reason}")
+            elif planned.state is LetterState.SUPPRESSED:
+                click.echo(f"not written to: {planned.recipient.key}: {planned.reason}")
+            if planned.letter and planned.send_after:
+                languages[planned.letter.language] += 1
+                times.append(planned.send_after)
+    app.out.print(
+        f"segment: {' AND '.join(segment_of(chosen)) or 'everyone'}; window {chosen.window}"
+    )
+    by_language = ", ".join(f"{k} {v}" for k, v in languages.most_common())
+    app.out.print(f"letters: {states['queued']} to send ({by_language})")
+    if times:
+        app.out.print(
+            f"first leaves {min(times):%Y-%m-%d %H:%M} UTC, last {max(times):%Y-%m-%d %H:%M} UTC"
+        )
+    if states["suppressed"]:
+        app.out.print(f"not written to: {states['suppressed']}")
+    if states["skipped"]:
+        app.out.print(f"{states['skipped']} problem(s)")
+        sys.exit(1)
+    app.out.print("no problems")
+
+
+@campaign.command("approve")
+@click.argument("name")
+@click.option(
+    "--skip-problems", is_flag=True, help="Approve even if some recipients have no letter."
+)
+@pass_app
+def approve_command(app: App, name: str, skip_problems: bool) -> None:
+    """Approve: create every letter, frozen exactly as it will be sent, and let it go.
+
+    Example: outreach campaign approve spring-2026
+    """
+    with session_scope(app.engine) as session:
+        chosen = get_campaign(session, name)
+        composer = Composer.load(app.settings, chosen.appeal_slug)
+        counts = approve_campaign(
+            session,
+            chosen,
+            composer,
+            actor=app.actor,
+            retry_hours=app.settings.dispatch.retry_hours,
+            skip_problems=skip_problems,
+        )
+    app.out.print(
+        f"approved {name}: {counts['queued']} letter(s) queued, {counts['suppressed']} not written "
+        f"to, {counts['skipped']} without a letter"
+    )
+
+
+def change_state(app: App, name: str, target: CampaignState, reason: str | None) -> None:
+    """Apply a state change and say so."""
+    with session_scope(app.engine) as session:
+        chosen = get_campaign(session, name)
+        set_state(session, chosen, target, actor=app.actor, reason=reason)
+    app.out.print(f"{name} is {target.value}")
+
+
+@campaign.command("pause")
+@click.argument("name")
+@click.option("--reason", default="paused by staff", help="Shown in status.")
+@pass_app
+def pause_command(app: App, name: str, reason: str) -> None:
+    """Stop claiming letters of a campaign (letters already sending finish).
+
+    Example: outreach campaign pause spring-2026 --reason "waiting for the minister's visit"
+    """
+    change_state(app, name, CampaignState.PAUSED, reason)
+
+
+@campaign.command("resume")
+@click.argument("name")
+@pass_app
+def resume_command(app: App, name: str) -> None:
+    """Resume a paused campaign.
+
+    Example: outreach campaign resume spring-2026
+    """
+    change_state(app, name, CampaignState.RUNNING, None)
+
+
+@campaign.command("cancel")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def cancel_command(app: App, name: str, yes: bool) -> None:
+    """Cancel a campaign for good: every letter not yet sending is cancelled.
+
+    Example: outreach campaign cancel spring-2026 --yes
+    """
+    if not yes:
+        click.confirm(f"Cancel {name} and every letter not yet sent?", abort=True)
+    change_state(app, name, CampaignState.CANCELLED, None)
+
+
+@campaign.command("status")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def status_command(app: App, name: str, as_json: bool) -> None:
+    """Counts of letters by state, and why the campaign is paused if it is.
+
+    Example: outreach campaign status spring-2026 --json
+    """
+    with session_scope(app.engine, write=False) as session:
+        chosen = get_campaign(session, name)
+        counts = letter_counts(session, chosen.id)
+    data = {
+        "name": chosen.name,
+        "appeal": chosen.appeal_slug,
+        "state": chosen.state.value,
+        "pause_reason": chosen.pause_reason,
+        "window": chosen.window,
+        "letters": counts,
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    app.out.print(
+        f"{chosen.name}: {chosen.state.value} ({chosen.appeal_slug}, window {chosen.window})"
+    )
+    if chosen.pause_reason and chosen.state is CampaignState.PAUSED:
+        app.out.print(f"paused: {chosen.pause_reason}")
+    app.out.print(
+        "  ".join(f"{state} {number}" for state, number in counts.items() if number) or "no letters"
+    )
+    if counts[LetterState.UNKNOWN.value]:
+        app.out.print(
+            f"{counts['unknown']} letter(s) in unknown state: see `outreach letters list "
+            f"--campaign {name} --state unknown` and settle each with `outreach letters resolve`"
+        )
