@@ -147,7 +147,7 @@ def approve_campaign(
     batch: list[dict[str, object]] = []
     for planned in plan_letters(session, campaign, composer, now):
         if planned.state is LetterState.SKIPPED:
-            problems.append(f"{planned.recipient.key}: {planned.reason}")
+            problems.append(planned.reason or planned.recipient.key)
         counts[planned.state.value] += 1
         batch.append(letter_values(campaign, planned, now, retry_hours))
         if len(batch) >= 200:

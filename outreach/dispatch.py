@@ -24,7 +24,7 @@ from outreach.db import SQLITE_BEGIN
 from outreach.message import plus_address
 from outreach.models import AttemptOutcome, LetterState
 from outreach.pace import Pace, admit
-from outreach.policy import SmtpOutcome, Stage, classify, is_connection_failure, next_attempt
+from outreach.policy import SmtpOutcome, classify, is_connection_failure, next_attempt
 from outreach.transport import SmtpTransport, TransportError
 
 T = TypeVar("T")
@@ -186,8 +186,6 @@ class Dispatcher:
         """Record the attempt and the letter's new state; pause the campaign if it must."""
         now = self.now()
         result = classify(smtp)
-        if smtp.stage is Stage.CONNECT:
-            result = AttemptOutcome.DEFERRED  # the server or our settings, not this letter
         retry_at = None
         if result is AttemptOutcome.DEFERRED:
             retry_at = next_attempt(letter.attempts + 1, now, letter.deadline, self.random.random())

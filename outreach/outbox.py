@@ -338,4 +338,12 @@ def resolve(
             "reason": f"resolved as not sent by {actor}",
         }
     updated = connection.execute(L.update().where(guard).values(updated_at=now, **values))
+    if updated.rowcount == 1 and not sent:
+        # The campaign may have finished around this letter: it has one to send again.
+        campaign = sa.select(L.c.campaign_id).where(L.c.id == letter_id).scalar_subquery()
+        connection.execute(
+            C.update()
+            .where(C.c.id == campaign, C.c.state == CampaignState.FINISHED.value)
+            .values(state=CampaignState.RUNNING.value)
+        )
     return updated.rowcount == 1

@@ -40,6 +40,10 @@ class SmtpOutcome:
 
 def classify(outcome: SmtpOutcome) -> AttemptOutcome:
     """The meaning of an outcome for the letter (RFC 5321 §4.2.1, §4.5.3.1.10)."""
+    if outcome.stage is Stage.CONNECT:
+        # Refused, TLS failed, AUTH refused (535), a 5xx greeting: the server or our settings,
+        # not this letter. Retry later; repeated, these pause the campaign.
+        return AttemptOutcome.DEFERRED
     if outcome.code is None:
         # No reply once DATA began: the server may have accepted the message (RFC 1047).
         # Resending could duplicate it, so the letter is `unknown` until evidence or a person
