@@ -35,8 +35,10 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	bash scripts/bench-deps.sh
 	$(BIN)/python bench/import_recipients.py
 	$(BIN)/python bench/render_letters.py
+	$(BIN)/python bench/dispatch_letters.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache

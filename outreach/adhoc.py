@@ -132,9 +132,7 @@ def already_sent(session: Session, slug: str, address: str) -> str | None:
     )
 
 
-def enqueue(
-    session: Session, prepared: list[AdHoc], *, now: dt.datetime, retry_hours: float
-) -> list[int]:
+def enqueue(session: Session, prepared: list[AdHoc], *, now: dt.datetime) -> list[int]:
     """Store the letters, due now, outside any campaign; returns their ids."""
     ids = []
     for item in prepared:
@@ -162,7 +160,6 @@ def enqueue(
                     "state": LetterState.QUEUED,
                     "send_after": now,
                     "due_at": now,
-                    "deadline": now + dt.timedelta(hours=retry_hours),
                     "created_at": now,
                     "updated_at": now,
                 },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from outreach.models import Campaign, CampaignState, LetterState
 from outreach.models import Letter as LetterRow
 from outreach.recipients.record import RecipientRecord
 from outreach.recipients.segment import parse_where, to_conditions
-from outreach.recipients.table import iter_recipients, to_record
+from outreach.recipients.table import count_recipients, iter_recipients, to_record
 from outreach.suppression import address_hash
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
@@ -132,8 +132,8 @@ def approve_campaign(
     composer: Composer,
     *,
     actor: str,
-    retry_hours: float,
     skip_problems: bool,
+    advance: Callable[[], None] = lambda: None,
 ) -> dict[str, int]:
     """Create every letter of the campaign, frozen as it will be sent; all or nothing."""
     if campaign.state is not CampaignState.DRAFT:
@@ -146,10 +146,11 @@ def approve_campaign(
     problems: list[str] = []
     batch: list[dict[str, object]] = []
     for planned in plan_letters(session, campaign, composer, now):
+        advance()
         if planned.state is LetterState.SKIPPED:
             problems.append(planned.reason or planned.recipient.key)
         counts[planned.state.value] += 1
-        batch.append(letter_values(campaign, planned, now, retry_hours))
+        batch.append(letter_values(campaign, planned, now))
         if len(batch) >= 200:
             session.execute(sa.insert(LetterRow), batch)
             batch = []
@@ -169,9 +170,7 @@ def approve_campaign(
     return counts
 
 
-def letter_values(
-    campaign: Campaign, planned: Planned, now: dt.datetime, retry_hours: float
-) -> dict[str, object]:
+def letter_values(campaign: Campaign, planned: Planned, now: dt.datetime) -> dict[str, object]:
     """The row of one planned letter; unsent ones keep their reason and no bytes."""
     recipient, letter = planned.recipient, planned.letter
     send_after = planned.send_after or now
@@ -194,7 +193,6 @@ def letter_values(
         "reason": planned.reason,
         "send_after": send_after,
         "due_at": send_after,
-        "deadline": send_after + dt.timedelta(hours=retry_hours),
         "created_at": now,
         "updated_at": now,
     }
@@ -248,43 +246,50 @@ def letter_counts(session: Session, campaign_id: int | None) -> dict[str, int]:
     return counts
 
 
-def after_attempt(
-    connection: Connection,
-    campaign_id: int | None,
-    *,
-    connection_failed: bool,
-    limit: int,
-    error: str,
-) -> bool:
-    """Count connection failures in a row; pause the campaign at `limit`. True if it paused."""
-    if campaign_id is None:
-        return False
+def account_failures(
+    connection: Connection, attempts: list[tuple[int | None, bool, str]], limit: int
+) -> set[int]:
+    """Count connection failures in a row per campaign; pause at `limit`. Returns the paused.
+
+    `attempts` are (campaign id, connection failed, error) in the order they happened; a
+    letter's own refusal (4xx/5xx after the envelope began) is not a connection failure.
+    """
     table = Campaign.__table__  # type: ignore[attr-defined]
-    if not connection_failed:
+    ids = {campaign for campaign, _, _ in attempts if campaign is not None}
+    if not ids:
+        return set()
+    current: dict[int, int] = dict(
         connection.execute(
-            table.update()
-            .where(table.c.id == campaign_id, table.c.consecutive_failures != 0)
-            .values(consecutive_failures=0)
-        )
-        return False
-    connection.execute(
-        table.update()
-        .where(table.c.id == campaign_id)
-        .values(consecutive_failures=table.c.consecutive_failures + 1)
+            sa.select(table.c.id, table.c.consecutive_failures).where(table.c.id.in_(ids))
+        ).all()
     )
-    paused = connection.execute(
-        table.update()
-        .where(
-            table.c.id == campaign_id,
-            table.c.consecutive_failures >= limit,
-            table.c.state.in_([CampaignState.APPROVED.value, CampaignState.RUNNING.value]),
-        )
-        .values(
-            state=CampaignState.PAUSED.value,
-            pause_reason=f"paused after {limit} connection failures in a row; last: {error}"[:1000],
-        )
-    ).rowcount
-    return paused == 1
+    counts = dict(current)
+    last_error: dict[int, str] = {}
+    for campaign, failed, error in attempts:
+        if campaign is not None:
+            counts[campaign] = counts[campaign] + 1 if failed else 0
+            last_error[campaign] = error
+    paused: set[int] = set()
+    for campaign, count in counts.items():
+        if count != current[campaign]:
+            connection.execute(
+                table.update().where(table.c.id == campaign).values(consecutive_failures=count)
+            )
+        if count >= limit:
+            reason = (
+                f"paused after {count} connection failures in a row; last: {last_error[campaign]}"
+            )
+            changed = connection.execute(
+                table.update()
+                .where(
+                    table.c.id == campaign,
+                    table.c.state.in_([CampaignState.APPROVED.value, CampaignState.RUNNING.value]),
+                )
+                .values(state=CampaignState.PAUSED.value, pause_reason=reason[:1000])
+            ).rowcount
+            if changed:
+                paused.add(campaign)
+    return paused
 
 
 def finish_done(connection: Connection) -> int:
@@ -299,3 +304,8 @@ def finish_done(connection: Connection) -> int:
         .where(table.c.state == CampaignState.RUNNING.value, table.c.id.not_in(pending))
         .values(state=CampaignState.FINISHED.value)
     ).rowcount
+
+
+def segment_size(session: Session, campaign: Campaign) -> int:
+    """How many recipients the campaign's segment has now."""
+    return count_recipients(session, to_conditions(parse_where(segment_of(campaign))))

@@ -9,15 +9,14 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
 from outreach import clock, outbox
-from outreach.campaign import after_attempt, finish_done
+from outreach.campaign import account_failures, finish_done
 from outreach.config import Settings
 from outreach.crashpoint import reach
 from outreach.db import SQLITE_BEGIN
@@ -26,6 +25,7 @@ from outreach.models import AttemptOutcome, LetterState
 from outreach.pace import Pace, admit
 from outreach.policy import SmtpOutcome, classify, is_connection_failure, next_attempt
 from outreach.transport import SmtpTransport, TransportError
+from outreach.writer import Writer
 
 T = TypeVar("T")
 
@@ -69,29 +69,25 @@ class Dispatcher:
         self.now = now
         dispatch = settings.dispatch
         self.lease = dt.timedelta(seconds=dispatch.lease_seconds)
+        self.retry = dt.timedelta(hours=dispatch.retry_hours)
         self.pace = Pace(dispatch.rate_per_minute, dispatch.domain_rate_per_minute)
-        self.random = random.Random()
-        self.executor: ThreadPoolExecutor | None = None
+        self.random = random.Random()  # for jitter, not for security
+        self.writer: Writer | None = None
+        self.recording: set[asyncio.Task[None]] = set()
+        self.no_failures: set[int | None] = set()  # campaigns whose failure count is 0
 
     def run_once(self, *, only: list[int] | None = None) -> DispatchReport:
         """Send every letter due now (within the pace), then return."""
         return asyncio.run(self.drain(only))
 
-    def transaction(self, function: Callable[..., T], *args: Any) -> T:
-        """Run `function(connection, *args)` in one committed transaction."""
-        with self.engine.begin() as connection:
-            return function(connection, *args)
-
     async def db(self, function: Callable[..., T], *args: Any) -> T:
-        """The same, on the one database thread, so SMTP I/O goes on meanwhile."""
-        assert self.executor is not None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.transaction, function, *args)
+        """Run `function(connection, *args)` on the database thread, group-committed."""
+        return await self.writer_for().call(function, *args)
 
     async def drain(self, only: list[int] | None) -> DispatchReport:
         """Claim batches until nothing is due or the pace says wait."""
         report = DispatchReport()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outreach-db")
+        self.writer = Writer(self.engine, asyncio.get_running_loop())
         try:
             while letters := await self.db(self.claim_batch, only, report):
                 report.claimed += len(letters)
@@ -101,11 +97,12 @@ class Dispatcher:
                     queue.put_nowait(letter)
                 connections = min(self.settings.dispatch.connections, len(letters))
                 await asyncio.gather(*(self.work(queue, report) for _ in range(connections)))
+                await asyncio.gather(*self.recording)
             await self.db(finish_done)
             report.next_due = await self.db(outbox.next_due)
         finally:
-            self.executor.shutdown(wait=True)
-            self.executor = None
+            self.writer.close()
+            self.writer = None
         return report
 
     def claim_batch(
@@ -159,7 +156,7 @@ class Dispatcher:
             )
             return
         reach("after_rcpt")
-        if not await self.db(outbox.mark_sending, letter.id, self.worker, self.now(), self.lease):
+        if not await self.writer_for().each(self.mark_sending, letter.id):
             # Suppressed, paused or taken over since the claim: this letter must not go now.
             await transport.reset()
             await self.db(outbox.release, letter.id, self.worker, self.now())
@@ -186,9 +183,10 @@ class Dispatcher:
         """Record the attempt and the letter's new state; pause the campaign if it must."""
         now = self.now()
         result = classify(smtp)
+        deadline = letter.deadline or started + self.retry
         retry_at = None
         if result is AttemptOutcome.DEFERRED:
-            retry_at = next_attempt(letter.attempts + 1, now, letter.deadline, self.random.random())
+            retry_at = next_attempt(letter.attempts + 1, now, deadline, self.random.random())
         outcome = outbox.Outcome(
             letter_id=letter.id,
             worker=self.worker,
@@ -200,27 +198,65 @@ class Dispatcher:
             enhanced_code=smtp.enhanced_code,
             reply=smtp.text,
             retry_at=retry_at,
+            deadline=deadline,
             counted_attempt=counted,
         )
-        state, paused = await self.db(self.record, letter.campaign_id, outcome, smtp)
-        report.count(state.value if state else "lost")
-        if paused and letter.campaign_id is not None:
-            report.paused.add(letter.campaign_id)
+        recorded = self.settle(
+            self.writer_for().each(self.record, (letter.campaign_id, outcome, smtp)), report
+        )
+        if result is AttemptOutcome.SENT:
+            # The connection may go on to its next letter while this record commits: if the
+            # process dies first the letter stays `sending` and becomes `unknown`, never resent.
+            task = asyncio.create_task(recorded)
+            self.recording.add(task)
+            task.add_done_callback(self.recording.discard)
+        else:
+            await recorded  # a failure may pause the campaign: know it before the next letter
+
+    async def settle(
+        self, recorded: Awaitable[tuple[LetterState, set[int]]], report: DispatchReport
+    ) -> None:
+        """Wait for a record to commit and add it to the report."""
+        state, paused = await recorded
+        report.count(state.value)
+        report.paused |= paused
+
+    def writer_for(self) -> Writer:
+        """The running writer."""
+        assert self.writer is not None
+        return self.writer
+
+    def mark_sending(self, connection: Connection, ids: list[int]) -> list[bool]:
+        """A group's `sending` marks, in one statement: which letters may go."""
+        marked = outbox.mark_sending(connection, ids, self.worker, self.now(), self.lease)
+        return [letter_id in marked for letter_id in ids]
 
     def record(
         self,
         connection: Connection,
-        campaign_id: int | None,
-        outcome: outbox.Outcome,
-        smtp: SmtpOutcome,
-    ) -> tuple[LetterState | None, bool]:
-        """The attempt, the letter's state and the campaign's failure count, in one transaction."""
-        state = outbox.record(connection, outcome)
-        paused = after_attempt(
-            connection,
-            campaign_id,
-            connection_failed=is_connection_failure(smtp),
-            limit=self.settings.dispatch.max_consecutive_failures,
-            error=f"{smtp.code or ''} {smtp.text}".strip(),
-        )
-        return state, paused
+        items: list[tuple[int | None, outbox.Outcome, SmtpOutcome]],
+    ) -> list[tuple[LetterState, set[int]]]:
+        """A group's attempts, letter states and campaign failure counts, together."""
+        states = outbox.record(connection, [outcome for _, outcome, _ in items])
+        attempts = [
+            (campaign, is_connection_failure(smtp), f"{smtp.code or ''} {smtp.text}".strip())
+            for campaign, _, smtp in items
+        ]
+        # Most groups are all successes for campaigns whose failure count is known to be 0:
+        # nothing to count, so no statement at all.
+        campaigns = {campaign for campaign, _, _ in attempts}
+        paused: set[int] = set()
+        if any(failed for _, failed, _ in attempts) or campaigns - self.no_failures:
+            limit = self.settings.dispatch.max_consecutive_failures
+            paused = account_failures(connection, attempts, limit)
+            for campaign in campaigns:  # the count is now 0 where the last attempt succeeded
+                if failed_last(attempts, campaign):
+                    self.no_failures.discard(campaign)
+                else:
+                    self.no_failures.add(campaign)
+        return [(state, paused) for state in states]
+
+
+def failed_last(attempts: list[tuple[int | None, bool, str]], campaign: int | None) -> bool:
+    """Whether the campaign's last attempt in the group was a connection failure."""
+    return [failed for c, failed, _ in attempts if c == campaign][-1]

@@ -229,7 +229,9 @@ class Letter(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=1000)  # why suppressed/skipped/failed
     send_after: dt.datetime = utc_column()  # the planned moment, inside the window
     due_at: dt.datetime = utc_column()  # when it may be claimed next (send_after or a retry)
-    deadline: dt.datetime = utc_column()  # after this, a temporary failure becomes failed
+    # Set at the first attempt (now + dispatch.retry_hours): after it, a temporary failure is
+    # final. Counting from the first attempt, not approval, so a pause does not eat the retries.
+    deadline: dt.datetime | None = utc_column(default=None)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=2000)
     claimed_by: str | None = Field(default=None, max_length=200)

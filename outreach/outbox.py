@@ -47,22 +47,35 @@ class Claimed:
     message_id: str
     mime: bytes
     attempts: int
-    deadline: dt.datetime
+    deadline: dt.datetime | None
 
 
 def campaign_may_send() -> sa.ColumnElement[bool]:
-    """The letter is ad hoc, or its campaign is approved or running."""
-    sendable = sa.select(C.c.id).where(C.c.state.in_([s.value for s in SENDABLE_CAMPAIGNS]))
-    return sa.or_(L.c.campaign_id.is_(None), L.c.campaign_id.in_(sendable))
+    """The letter is ad hoc, or its campaign is approved or running.
+
+    Correlated EXISTS rather than NOT IN (subquery): one primary-key lookup per letter instead
+    of reading the whole table for every statement.
+    """
+    sendable = (
+        sa.select(sa.literal(1))
+        .where(
+            C.c.id == L.c.campaign_id,
+            C.c.state.in_([s.value for s in SENDABLE_CAMPAIGNS]),
+        )
+        .exists()
+    )
+    return sa.or_(L.c.campaign_id.is_(None), sendable)
 
 
 def address_allowed() -> sa.ColumnElement[bool]:
-    """The address is not suppressed and the recipient is still active."""
-    inactive = sa.select(R.c.id).where(R.c.status != RecipientStatus.ACTIVE.value)
-    return sa.and_(
-        L.c.address_hash.not_in(sa.select(S.c.address_hash)),
-        sa.or_(L.c.recipient_id.is_(None), L.c.recipient_id.not_in(inactive)),
+    """The address is not suppressed and the recipient is still active (two index lookups)."""
+    suppressed = sa.select(sa.literal(1)).where(S.c.address_hash == L.c.address_hash).exists()
+    retired = (
+        sa.select(sa.literal(1))
+        .where(R.c.id == L.c.recipient_id, R.c.status != RecipientStatus.ACTIVE.value)
+        .exists()
     )
+    return sa.and_(sa.not_(suppressed), sa.not_(retired))
 
 
 def suppress_waiting(connection: Connection, now: dt.datetime) -> int:
@@ -174,7 +187,7 @@ def claim(
             message_id=row.message_id,
             mime=bytes(row.mime),
             attempts=row.attempts,
-            deadline=as_utc(row.deadline),
+            deadline=as_utc(row.deadline) if row.deadline is not None else None,
         )
         for row in rows
     ]
@@ -187,13 +200,16 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 
 def mark_sending(
-    connection: Connection, letter_id: int, worker: str, now: dt.datetime, lease: dt.timedelta
-) -> bool:
-    """Commit point before DATA: true only if the letter is still ours and may still be sent."""
-    result = connection.execute(
+    connection: Connection, ids: list[int], worker: str, now: dt.datetime, lease: dt.timedelta
+) -> set[int]:
+    """Commit point before DATA: the letters still ours that may still be sent now.
+
+    One statement for a whole group of letters (the writer group-commits them).
+    """
+    rows = connection.execute(
         L.update()
         .where(
-            L.c.id == letter_id,
+            L.c.id.in_(ids),
             L.c.state == LetterState.CLAIMED.value,
             L.c.claimed_by == worker,
             campaign_may_send(),
@@ -205,8 +221,9 @@ def mark_sending(
             attempts=L.c.attempts + 1,
             updated_at=now,
         )
+        .returning(L.c.id)
     )
-    return result.rowcount == 1
+    return {row.id for row in rows}
 
 
 def release(connection: Connection, letter_id: int, worker: str, now: dt.datetime) -> None:
@@ -236,58 +253,91 @@ class Outcome:
     enhanced_code: str | None
     reply: str
     retry_at: dt.datetime | None  # for a deferral; None past the deadline
+    deadline: dt.datetime  # the letter's retry deadline, fixed at its first attempt
     counted_attempt: bool  # DATA began, so mark_sending already counted it
 
 
-def record(connection: Connection, outcome: Outcome) -> LetterState | None:
-    """Record an attempt and move the letter to its next state; None if no longer ours."""
-    state, values = next_state(outcome)
-    guard = sa.and_(
-        L.c.id == outcome.letter_id,
-        L.c.claimed_by == outcome.worker,
+# Built once: executed with many parameter sets (executemany), one per attempt.
+RECORD = (
+    L.update()
+    .where(
+        L.c.id == sa.bindparam("b_id"),
+        L.c.claimed_by == sa.bindparam("b_worker"),
         # `unknown`: our lease ran out and another worker settled the letter, but we did hear
         # the server's answer: that is the evidence the unknown state waits for.
-        L.c.state.in_([s.value for s in (*IN_FLIGHT, LetterState.UNKNOWN)]),
+        # OR of equalities: an expanding IN cannot be executed with many parameter sets.
+        sa.or_(*(L.c.state == s.value for s in (*IN_FLIGHT, LetterState.UNKNOWN))),
     )
-    if not outcome.counted_attempt:
-        values["attempts"] = L.c.attempts + 1
-    updated = connection.execute(L.update().where(guard).values(**values)).rowcount
+    .values(
+        state=sa.bindparam("b_state"),
+        updated_at=sa.bindparam("b_now", type_=L.c.updated_at.type),
+        claimed_by=sa.bindparam("b_holder"),
+        lease_until=None,
+        deadline=sa.bindparam("b_deadline", type_=L.c.deadline.type),
+        last_error=sa.bindparam("b_error"),
+        reason=sa.bindparam("b_reason"),
+        sent_at=sa.func.coalesce(sa.bindparam("b_sent_at", type_=L.c.sent_at.type), L.c.sent_at),
+        due_at=sa.func.coalesce(sa.bindparam("b_due_at", type_=L.c.due_at.type), L.c.due_at),
+        attempts=L.c.attempts + sa.bindparam("b_extra", type_=sa.Integer),
+    )
+)
+
+
+def record(connection: Connection, outcomes: list[Outcome]) -> list[LetterState]:
+    """Record attempts and move each letter to its next state, for a group of outcomes."""
+    states, parameters = [], []
+    for outcome in outcomes:
+        state, values = next_state(outcome)
+        states.append(state)
+        parameters.append(values)
+    connection.execute(RECORD, parameters)
     connection.execute(
-        A.insert().values(
-            letter_id=outcome.letter_id,
-            domain=outcome.domain,
-            started_at=outcome.started_at,
-            finished_at=outcome.finished_at,
-            outcome=outcome.outcome.value,
-            smtp_code=outcome.smtp_code,
-            enhanced_code=outcome.enhanced_code,
-            reply=outcome.reply[:2000],
-            worker=outcome.worker,
-        )
+        A.insert(),
+        [
+            {
+                "letter_id": o.letter_id,
+                "domain": o.domain,
+                "started_at": o.started_at,
+                "finished_at": o.finished_at,
+                "outcome": o.outcome.value,
+                "smtp_code": o.smtp_code,
+                "enhanced_code": o.enhanced_code,
+                "reply": o.reply[:2000],
+                "worker": o.worker,
+            }
+            for o in outcomes
+        ],
     )
-    return state if updated else None
+    return states
 
 
 def next_state(outcome: Outcome) -> tuple[LetterState, dict[str, object]]:
-    """The letter's new state and column values after an attempt."""
-    values: dict[str, object] = {
-        "updated_at": outcome.finished_at,
-        "claimed_by": outcome.worker,
-        "lease_until": None,
-    }
+    """The letter's new state and the RECORD parameters after an attempt."""
     error = " ".join(str(part) for part in (outcome.smtp_code, outcome.reply) if part)
+    state, due_at = LetterState.FAILED, None
+    reason: str | None = "refused"
     if outcome.outcome is AttemptOutcome.SENT:
-        values.update(sent_at=outcome.finished_at, last_error=None, reason=None)
-        return LetterState.SENT, {**values, "state": LetterState.SENT.value}
-    if outcome.outcome is AttemptOutcome.UNKNOWN:
-        values.update(last_error=error or "no reply after DATA", reason="no reply after DATA")
-        return LetterState.UNKNOWN, {**values, "state": LetterState.UNKNOWN.value}
-    if outcome.outcome is AttemptOutcome.DEFERRED and outcome.retry_at is not None:
-        values.update(last_error=error, due_at=outcome.retry_at, claimed_by=None)
-        return LetterState.DEFERRED, {**values, "state": LetterState.DEFERRED.value}
-    reason = "retry deadline passed" if outcome.outcome is AttemptOutcome.DEFERRED else "refused"
-    values.update(last_error=error, reason=reason)
-    return LetterState.FAILED, {**values, "state": LetterState.FAILED.value}
+        state, reason, error = LetterState.SENT, None, ""
+    elif outcome.outcome is AttemptOutcome.UNKNOWN:
+        state, reason, error = LetterState.UNKNOWN, "no reply after DATA", error or "no reply"
+    elif outcome.outcome is AttemptOutcome.DEFERRED and outcome.retry_at is not None:
+        state, reason, due_at = LetterState.DEFERRED, None, outcome.retry_at
+    elif outcome.outcome is AttemptOutcome.DEFERRED:
+        reason = "retry deadline passed"
+    return state, {
+        "b_id": outcome.letter_id,
+        "b_worker": outcome.worker,
+        "b_state": state.value,
+        "b_now": outcome.finished_at,
+        # A deferred letter is nobody's until it is due again; others keep who sent them.
+        "b_holder": None if state is LetterState.DEFERRED else outcome.worker,
+        "b_deadline": outcome.deadline,
+        "b_error": error or None,
+        "b_reason": reason,
+        "b_sent_at": outcome.finished_at if state is LetterState.SENT else None,
+        "b_due_at": due_at,
+        "b_extra": 0 if outcome.counted_attempt else 1,
+    }
 
 
 def recent_load(connection: Connection, now: dt.datetime) -> tuple[int, dict[str, int]]:

@@ -73,7 +73,6 @@ def letters(
                 "state": LetterState.QUEUED,
                 "send_after": due,
                 "due_at": due,
-                "deadline": due + dt.timedelta(hours=72),
                 "created_at": due,
                 "updated_at": due,
             }

@@ -73,7 +73,6 @@ def approve(
             get_campaign(session, name),
             Composer.load(settings),
             actor="approver",
-            retry_hours=72,
             skip_problems=skip,
         )
 

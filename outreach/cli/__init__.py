@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.engine import Engine
 
 from outreach import __version__
@@ -52,7 +55,10 @@ class App:
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
         # Wide enough for a recipient per line when the output goes to a file or a pipe.
-        self.out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        # No markup: data such as "[fr]" or an organisation name in brackets is printed as is.
+        self.out = Console(
+            highlight=False, markup=False, width=None if sys.stdout.isatty() else 200
+        )
 
     @cached_property
     def settings(self) -> Settings:
@@ -69,6 +75,16 @@ class App:
         """An engine on a database whose schema is this version's."""
         require_current(self.raw_engine)
         return self.raw_engine
+
+    @contextmanager
+    def progress(self, label: str, total: int | None) -> Iterator[Callable[[], None]]:
+        """A progress bar on the terminal (none when stderr is not one); yields `advance`."""
+        if not sys.stderr.isatty():
+            yield lambda: None
+            return
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda: bar.advance(task)
 
     @property
     def actor(self) -> str:

@@ -18,6 +18,7 @@ from outreach.campaign import (
     letter_counts,
     plan_letters,
     segment_of,
+    segment_size,
     set_state,
 )
 from outreach.cli import App, OutreachGroup, pass_app
@@ -141,15 +142,17 @@ def check_command(app: App, name: str) -> None:
         states: Counter[str] = Counter()
         languages: Counter[str] = Counter()
         times: list[dt.datetime] = []
-        for planned in plan_letters(session, chosen, composer, clock.now()):
-            states[planned.state.value] += 1
-            if planned.state is LetterState.SKIPPED:
-                click.echo(f"problem: {planned.reason}")
-            elif planned.state is LetterState.SUPPRESSED:
-                click.echo(f"not written to: {planned.recipient.key}: {planned.reason}")
-            if planned.letter and planned.send_after:
-                languages[planned.letter.language] += 1
-                times.append(planned.send_after)
+        with app.progress("checking letters", segment_size(session, chosen)) as advance:
+            for planned in plan_letters(session, chosen, composer, clock.now()):
+                advance()
+                states[planned.state.value] += 1
+                if planned.state is LetterState.SKIPPED:
+                    click.echo(f"problem: {planned.reason}")
+                elif planned.state is LetterState.SUPPRESSED:
+                    click.echo(f"not written to: {planned.recipient.key}: {planned.reason}")
+                if planned.letter and planned.send_after:
+                    languages[planned.letter.language] += 1
+                    times.append(planned.send_after)
     app.out.print(
         f"segment: {' AND '.join(segment_of(chosen)) or 'everyone'}; window {chosen.window}"
     )
@@ -181,14 +184,15 @@ def approve_command(app: App, name: str, skip_problems: bool) -> None:
     with session_scope(app.engine) as session:
         chosen = get_campaign(session, name)
         composer = Composer.load(app.settings, chosen.appeal_slug)
-        counts = approve_campaign(
-            session,
-            chosen,
-            composer,
-            actor=app.actor,
-            retry_hours=app.settings.dispatch.retry_hours,
-            skip_problems=skip_problems,
-        )
+        with app.progress("making letters", segment_size(session, chosen)) as advance:
+            counts = approve_campaign(
+                session,
+                chosen,
+                composer,
+                actor=app.actor,
+                skip_problems=skip_problems,
+                advance=advance,
+            )
     app.out.print(
         f"approved {name}: {counts['queued']} letter(s) queued, {counts['suppressed']} not written "
         f"to, {counts['skipped']} without a letter"

@@ -253,7 +253,7 @@ def send(
         if dry_run:
             app.out.print(f"dry run: nothing was sent; add --no-dry-run to send {ready} letter(s)")
             return
-        ids = enqueue(session, prepared, now=now, retry_hours=app.settings.dispatch.retry_hours)
+        ids = enqueue(session, prepared, now=now)
     if not ids:
         app.out.print("nothing to send")
         return

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from outreach.addresses import address_key
 from outreach.errors import NotFoundError
@@ -98,3 +98,9 @@ def iter_recipients(
     """The recipients matching every condition, in key order, streamed in batches."""
     statement = select(Recipient).where(*conditions).order_by(Recipient.key)
     yield from session.exec(statement.execution_options(yield_per=batch))
+
+
+def count_recipients(session: Session, conditions: list[ColumnElement[bool]]) -> int:
+    """How many recipients match every condition."""
+    statement = select(func.count()).select_from(Recipient).where(*conditions)
+    return int(session.exec(statement).one())

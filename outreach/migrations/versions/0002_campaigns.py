@@ -94,7 +94,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=1000), nullable=True),
         sa.Column("send_after", sa.DateTime(timezone=True), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deadline", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=2000), nullable=True),
         sa.Column("claimed_by", sa.String(length=200), nullable=True),
