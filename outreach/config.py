@@ -96,6 +96,19 @@ class ImapSettings(Section):
     processed_folder: str = Field(
         default="Processed", description="folder a message is moved to once recorded"
     )
+    ca_file: str = Field(
+        default="", description="CA certificates to trust (PEM); empty: the system's"
+    )
+
+    @model_validator(mode="after")
+    def no_password_in_clear(self) -> ImapSettings:
+        """A password never crosses the network unencrypted."""
+        if self.password is not None and self.security is Security.NONE:
+            raise ValueError(
+                "security is none but a password is set: the password would cross the network "
+                "in clear; use tls (port 993) or starttls (port 143)"
+            )
+        return self
 
 
 class SenderSettings(Section):
@@ -121,6 +134,24 @@ class SenderSettings(Section):
         if any(ord(char) < 32 or char in "\x7f\u2028\u2029" for char in value):
             raise ValueError("must be one line without control characters")
         return value
+
+
+class InboxSettings(Section):
+    """[inbox]: how replies, bounces and auto-replies are taken in."""
+
+    poll_seconds: float = Field(
+        default=300.0, gt=0, description="how often `outreach run` reads the IMAP folder"
+    )
+    soft_bounce_limit: int = Field(
+        default=3, ge=1, description="temporary bounces of one address that suppress it"
+    )
+    max_bytes: int = Field(
+        default=10_000_000, ge=100_000, description="larger messages are quarantined unread"
+    )
+    languages: list[str] = Field(
+        default=["en", "fr", "de", "ru", "es"],
+        description="languages of replies, for quote stripping and language detection",
+    )
 
 
 class DispatchSettings(Section):
@@ -197,6 +228,7 @@ class Settings(BaseSettings):
     sender: SenderSettings = SenderSettings()
     letters: LetterSettings = LetterSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    inbox: InboxSettings = InboxSettings()
     paths: PathSettings = PathSettings()
     audit: AuditSettings = AuditSettings()
 

@@ -12,6 +12,7 @@ import signal
 from collections import Counter
 
 POINTS = ("after_claim", "after_rcpt", "after_sending_commit", "after_data_reply")
+INBOX_POINTS = ("after_inbox_commit",)  # recorded, not yet moved out of the IMAP folder
 _reached: Counter[str] = Counter()
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from outreach.inbox.classify import InboundKind
 from outreach.recipients.record import Gender, RecipientKind, RecipientStatus, Role
 
 __all__ = [
@@ -19,12 +20,17 @@ __all__ = [
     "Campaign",
     "CampaignState",
     "Gender",
+    "InboundKind",
+    "InboundMessage",
     "Letter",
     "LetterState",
+    "MailboxCursor",
+    "Position",
     "Recipient",
     "RecipientKind",
     "RecipientStatus",
     "Role",
+    "Stance",
     "Suppression",
     "SuppressionSource",
 ]
@@ -256,3 +262,82 @@ class Attempt(SQLModel, table=True):
     enhanced_code: str | None = Field(default=None, max_length=16)
     reply: str | None = Field(default=None, max_length=2000)
     worker: str = Field(max_length=200)
+
+
+class MatchMethod(StrEnum):
+    """How an inbound message was tied to the letter it answers, strongest first."""
+
+    TOKEN = "token"  # noqa: S105 (not a password) appeal+TOKEN@ in Reply-To / VERP
+    IN_REPLY_TO = "in_reply_to"  # In-Reply-To / References name a letter's Message-ID
+    ORIGINAL = "original"  # a bounce returns the letter's Message-ID or X-Outreach-Ref
+    SENDER = "sender"  # only the sender's address: a weaker match, flagged
+    MANUAL = "manual"  # attached by staff
+
+
+class Stance(StrEnum):
+    """Where a reply stands on one demand."""
+
+    SUPPORTS = "supports"  # agrees with the demand
+    COMMITS = "commits"  # promises an act: a question tabled, a statement, raising it at home
+    NONCOMMITTAL = "noncommittal"  # acknowledges without a position ("we have taken note")
+    DECLINES = "declines"  # refuses or disagrees
+    NOT_ADDRESSED = "not_addressed"  # the reply says nothing on this demand
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message taken in, exactly once, with its raw bytes for audit."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Message-ID, or "sha256:<hash of the bytes>" when there is none: taken in twice, one row.
+    dedup_key: str = Field(max_length=1000, unique=True)
+    message_id: str | None = Field(default=None, max_length=1000, index=True)
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    source: str = Field(max_length=1000)  # imap:host/user/folder:uid, maildir:…, mbox:…, eml:…
+    received_at: dt.datetime = utc_column(index=True)
+    date: dt.datetime | None = utc_column(default=None)
+    kind: InboundKind = Field(sa_type=enum_type(InboundKind), index=True)
+    reason: str = Field(max_length=1000)
+    review: bool = Field(default=False)
+    quarantined: bool = Field(default=False)
+    error: str | None = Field(default=None, max_length=2000)
+    sender: str | None = Field(default=None, max_length=320)
+    subject: str = Field(default="", max_length=2000)
+    language: str | None = Field(default=None, max_length=16)
+    text: str | None = Field(default=None)
+    return_date: dt.date | None = Field(default=None)
+    bounce_permanent: bool | None = Field(default=None)
+    bounce_status: str | None = Field(default=None, max_length=16)
+    bounce_addresses: str = Field(default="", max_length=2000)
+    letter_id: int | None = Field(default=None, foreign_key="letter.id", index=True)
+    match_method: MatchMethod | None = Field(default=None, sa_type=enum_type(MatchMethod))
+
+
+class Position(SQLModel, table=True):
+    """A reply's stance on one demand; recoding adds a row and keeps the old one as history."""
+
+    __tablename__ = "position"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inbound_message.id", index=True)
+    letter_id: int = Field(foreign_key="letter.id", index=True)
+    demand_key: str = Field(max_length=64)
+    stance: Stance = Field(sa_type=enum_type(Stance))
+    evidence: str = Field(default="", max_length=4000)
+    current: bool = Field(default=True, index=True)  # False once recoded
+    coded_by: str = Field(max_length=200)
+    coded_at: dt.datetime = utc_column()
+
+
+class MailboxCursor(SQLModel, table=True):
+    """How far an IMAP folder has been read: UIDVALIDITY and the last UID taken in (RFC 3501)."""
+
+    __tablename__ = "mailbox_cursor"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "folder"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=500)  # user@host
+    folder: str = Field(max_length=500)
+    uidvalidity: int
+    last_uid: int = Field(default=0)

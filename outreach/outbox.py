@@ -397,3 +397,23 @@ def resolve(
             .values(state=CampaignState.RUNNING.value)
         )
     return updated.rowcount == 1
+
+
+def settle_by_evidence(
+    connection: Connection,
+    letter_id: int,
+    state: LetterState,
+    *,
+    allowed_from: tuple[LetterState, ...],
+    reason: str,
+    now: dt.datetime,
+) -> bool:
+    """Move a letter on inbound evidence (a bounce, a reply, an auto-reply); true if it moved."""
+    return (
+        connection.execute(
+            L.update()
+            .where(L.c.id == letter_id, L.c.state.in_([s.value for s in allowed_from]))
+            .values(state=state.value, reason=reason, updated_at=now)
+        ).rowcount
+        == 1
+    )

@@ -12,3 +12,11 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432
+
+# Dovecot: the IMAP tests start their own private instance (tests/dovecot.py); only the
+# binaries are needed, never the system service.
+if ! command -v doveadm >/dev/null 2>&1 || [ ! -x /usr/lib/dovecot/imap ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
+fi
+doveadm -c /dev/null help >/dev/null 2>&1 || true

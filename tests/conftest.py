@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 from outreach.db import make_engine, upgrade
 from tests.samples import SAMPLE_CSV
 
+pytest_plugins = ["tests.dovecot"]
+
 PG_ADMIN = os.environ.get("OUTREACH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -199,13 +199,19 @@ def dispatch(app: App, once: bool, worker: str | None) -> None:
 @click.command()
 @pass_app
 def run(app: App) -> None:
-    """Run the scheduler: wake the dispatcher every dispatch.poll_seconds until stopped.
+    """Run the scheduler: send what is due, and read the inbox (when [imap] is set), until stopped.
 
     Example: outreach run
     """
+    from outreach.cli.replies import print_intake
     from outreach.scheduler import run_forever
 
-    run_forever(app.engine, app.settings, report=lambda report: print_report(app, report))
+    run_forever(
+        app.engine,
+        app.settings,
+        report=lambda report: print_report(app, report),
+        report_intake=lambda report: print_intake(app, report),
+    )
 
 
 @click.command()

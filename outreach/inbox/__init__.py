@@ -1,0 +1,1 @@
+"""Inbound mail: classify bounces, auto-replies and human replies."""
