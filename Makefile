@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_recipients.py
 	$(BIN)/python bench/render_letters.py
 	$(BIN)/python bench/dispatch_letters.py
+	$(BIN)/python bench/ingest_inbound.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache

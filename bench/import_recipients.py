@@ -87,6 +87,14 @@ def fresh_pg(admin: str) -> str:
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
+def drop_pg(admin: str, url: str) -> None:
+    """Drop a database made by fresh_pg."""
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def main() -> None:
     """Generate the files, run every measurement, print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -108,11 +116,11 @@ def main() -> None:
         runs = [("validate only (baseline)", "validate", args.rows, "")]
         for rows in (small, args.rows):
             runs.append((f"import SQLite {rows:,}", "import", rows, f"sqlite:///{root}/{rows}.db"))
+        created: list[str] = []
         if args.postgres:
             for rows in (small, args.rows):
-                runs.append(
-                    (f"import PostgreSQL {rows:,}", "import", rows, fresh_pg(args.postgres))
-                )
+                created.append(fresh_pg(args.postgres))
+                runs.append((f"import PostgreSQL {rows:,}", "import", rows, created[-1]))
         for label, mode, rows, url in runs:
             result = measure(mode, files[rows], url)
             results[label] = result
@@ -121,6 +129,8 @@ def main() -> None:
                 f"{label:<34} {result['rows']:>8,.0f} {result['seconds']:>8.2f} {rate:>9,.0f} "
                 f"{result['peak_mib']:>9.1f}"
             )
+        for url in created:
+            drop_pg(args.postgres, url)
         base = results["validate only (baseline)"]
         big = results[f"import SQLite {args.rows:,}"]
         little = results[f"import SQLite {small:,}"]

@@ -102,10 +102,15 @@ def test_the_naive_claim_on_postgresql_does_claim_twice(pg_url: str) -> None:
 
 
 def sqlite_worker(
-    url: str, worker: str, naive: bool, queue: multiprocessing.Queue[list[int]]
+    url: str,
+    worker: str,
+    naive: bool,
+    queue: multiprocessing.Queue[list[int]],
+    start: threading.Barrier,
 ) -> None:
     engine = make_engine(url)
     claimed: list[int] = []
+    start.wait(timeout=60)  # all processes begin together, or the first takes everything
     (claim_naively if naive else claim_all)(engine, worker, claimed)
     queue.put(claimed)
 
@@ -113,8 +118,9 @@ def sqlite_worker(
 def run_processes(url: str, workers: int, naive: bool) -> list[list[int]]:
     context = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[list[int]] = context.Queue()
+    start = context.Barrier(workers)
     processes = [
-        context.Process(target=sqlite_worker, args=(url, f"p{n}", naive, queue))
+        context.Process(target=sqlite_worker, args=(url, f"p{n}", naive, queue, start))
         for n in range(workers)
     ]
     for process in processes:
@@ -133,6 +139,7 @@ def test_four_sqlite_processes_never_claim_a_letter_twice(tmp_path: Path) -> Non
     claims = run_processes(url, 4, naive=False)
     assert doubles(claims) == 0
     assert sum(len(c) for c in claims) == 2000
+    assert sum(1 for c in claims if c) > 1  # the work really was shared
 
 
 def test_the_naive_claim_on_sqlite_does_claim_twice(tmp_path: Path) -> None:

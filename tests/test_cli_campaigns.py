@@ -210,3 +210,22 @@ def test_outreach_run_sends_and_stops_on_sigterm(project: Path, server: SmtpServ
     assert process.returncode == 0, output.decode()
     assert len(server.messages) == 15
     assert b"claimed 15: sent 15" in output
+
+
+def test_the_scheduler_polls_the_inbox_only_when_imap_is_set(project: Path) -> None:
+    from outreach.config import load_settings
+    from outreach.db import make_engine
+    from outreach.scheduler import build_scheduler
+
+    settings = load_settings()
+    engine = make_engine(settings.database.url)
+    without = build_scheduler(engine, settings, report=lambda _: None)
+    assert [job.id for job in without.get_jobs()] == ["dispatch"]
+    with_imap = settings.model_copy(
+        update={"imap": settings.imap.model_copy(update={"username": "appeal"})}
+    )
+    scheduler = build_scheduler(engine, with_imap, report=lambda _: None)
+    assert [job.id for job in scheduler.get_jobs()] == ["dispatch", "inbox"]
+    assert (
+        scheduler.get_job("inbox").trigger.interval.total_seconds() == settings.inbox.poll_seconds
+    )
