@@ -6,7 +6,7 @@ import os
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pydantic import (
     BaseModel,
@@ -53,8 +53,28 @@ class DatabaseSettings(Section):
     )
 
 
-class SmtpSettings(Section):
+class MailServerSettings(Section):
+    """What the SMTP and IMAP sections share: a password never crosses the network in clear."""
+
+    # The fields are declared by each section, so that each keeps its own order and defaults.
+    TLS_HINT: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def no_password_in_clear(self) -> Self:
+        """Refuse security = none when a password is set."""
+        password, security = getattr(self, "password", None), getattr(self, "security", None)
+        if password is not None and security is Security.NONE:
+            raise ValueError(
+                "security is none but a password is set: the password would cross the network "
+                f"in clear; use {self.TLS_HINT}"
+            )
+        return self
+
+
+class SmtpSettings(MailServerSettings):
     """[smtp]: the submission server that carries outgoing letters."""
+
+    TLS_HINT = "starttls (port 587) or tls (port 465)"
 
     host: str = Field(default="localhost", description="submission server host name")
     port: int = Field(default=587, ge=1, le=65535, description="587 for starttls, 465 for tls")
@@ -71,19 +91,11 @@ class SmtpSettings(Section):
         default="", description="CA certificates to trust (PEM); empty: the system's"
     )
 
-    @model_validator(mode="after")
-    def no_password_in_clear(self) -> SmtpSettings:
-        """A password never crosses the network unencrypted."""
-        if self.password is not None and self.security is Security.NONE:
-            raise ValueError(
-                "security is none but a password is set: the password would cross the network "
-                "in clear; use starttls (port 587) or tls (port 465)"
-            )
-        return self
 
-
-class ImapSettings(Section):
+class ImapSettings(MailServerSettings):
     """[imap]: the mailbox where replies, bounces and auto-replies arrive."""
+
+    TLS_HINT = "tls (port 993) or starttls (port 143)"
 
     host: str = Field(default="localhost", description="IMAP server host name")
     port: int = Field(default=993, ge=1, le=65535, description="993 for tls, 143 for starttls")
@@ -99,16 +111,6 @@ class ImapSettings(Section):
     ca_file: str = Field(
         default="", description="CA certificates to trust (PEM); empty: the system's"
     )
-
-    @model_validator(mode="after")
-    def no_password_in_clear(self) -> ImapSettings:
-        """A password never crosses the network unencrypted."""
-        if self.password is not None and self.security is Security.NONE:
-            raise ValueError(
-                "security is none but a password is set: the password would cross the network "
-                "in clear; use tls (port 993) or starttls (port 143)"
-            )
-        return self
 
 
 class SenderSettings(Section):
