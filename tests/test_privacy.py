@@ -97,3 +97,62 @@ def test_an_erasure_suppression_cannot_be_lifted(loaded: Engine) -> None:
         erase_person(session, KEY, actor="dpo")
     with pytest.raises(StateError), session_scope(loaded) as session:
         unsuppress(session, EMAIL, actor="t", reason="oops")
+
+
+def test_export_lists_the_letters_replies_and_positions(engine: Engine, tmp_path: Path) -> None:
+    from outreach.positions import code_reply, parse_codings
+    from tests.test_inbox import sent_letters, take_in
+    from tests.test_positions import APPEAL
+
+    sent_letters(engine)
+    reply = take_in(engine, "18-outlook-reply-supports-fact-finding.eml")
+    assert reply.id is not None
+    with session_scope(engine) as session:
+        code_reply(
+            session,
+            reply.id,
+            APPEAL,
+            parse_codings(["icj-order=supports"], ["we agree"]),
+            actor="t",
+            now=reply.received_at,
+        )
+    import_files(engine, [write_person(tmp_path)], actor="t")
+    with session_scope(engine, write=False) as session:
+        data = export_person(session, "pm-lv-unny")
+    assert [(letter["subject"], letter["state"]) for letter in data["letters"]] == [  # type: ignore[index]
+        ("Appeal: end the blockade of the Lachin corridor", "replied")
+    ]
+    assert [message["kind"] for message in data["messages"]] == ["reply"]  # type: ignore[index]
+    assert [(p["demand"], p["evidence"]) for p in data["positions"]] == [("icj-order", "we agree")]  # type: ignore[index]
+
+
+def test_erase_scrubs_the_letters_and_the_mail_of_the_person(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from outreach.models import InboundMessage, Letter
+    from tests.test_inbox import sent_letters, take_in
+
+    letters = sent_letters(engine)
+    reply = take_in(engine, "18-outlook-reply-supports-fact-finding.eml")
+    import_files(engine, [write_person(tmp_path)], actor="t")
+    with session_scope(engine) as session:
+        erase_person(session, "pm-lv-unny", actor="dpo")
+    with session_scope(engine, write=False) as session:
+        letter = session.get(Letter, letters["p3n6r2w5cd"])
+        message = session.get(InboundMessage, reply.id)
+        assert letter is not None
+        assert message is not None
+        assert (letter.to_address, letter.mime, letter.state.value) == ("", b"", "replied")
+        assert letter.recipient_key == hashed_subject("pm-lv-unny")
+        assert (message.raw, message.text, message.sender) == (b"", None, None)
+
+
+def write_person(tmp_path: Path) -> Path:
+    """The Latvian mission of the inbound corpus, as a recipient file."""
+    path = tmp_path / "person.csv"
+    path.write_text(
+        "key,kind,role,courtesy_title,gender,given_name,family_name,organisation,country,host_country,city,tz,email,languages\n"
+        "pm-lv-unny,un_permanent_mission,permanent_representative,Ms,f,Līga,Piemēra,Permanent Mission of Latvia,LV,US,New York,America/New_York,mission.lv-unny@example.org,en\n",
+        encoding="utf-8",
+    )
+    return path
