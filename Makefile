@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render_letters.py
 	$(BIN)/python bench/dispatch_letters.py
 	$(BIN)/python bench/ingest_inbound.py
+	$(BIN)/python bench/report_time.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache

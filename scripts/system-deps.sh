@@ -20,3 +20,9 @@ if ! command -v doveadm >/dev/null 2>&1 || [ ! -x /usr/lib/dovecot/imap ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
 fi
 doveadm -c /dev/null help >/dev/null 2>&1 || true
+
+# Chromium: the HTML report test opens the report in headless Chromium (no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi

@@ -119,7 +119,7 @@ def main() -> None:
 
 def register() -> None:
     """Attach the command groups (imported here so that each module stays small)."""
-    from outreach.cli import campaigns, database, delivery, letters, recipients, replies
+    from outreach.cli import campaigns, database, delivery, letters, recipients, replies, reports
 
     cli.add_command(database.init)
     cli.add_command(database.db)
@@ -134,6 +134,7 @@ def register() -> None:
     cli.add_command(delivery.send)
     cli.add_command(replies.inbox)
     cli.add_command(replies.replies)
+    cli.add_command(reports.report)
 
 
 register()

@@ -1,0 +1,1 @@
+"""Reply-tracking reports: read-only figures on a campaign, in table, JSON, CSV and HTML."""
