@@ -21,7 +21,7 @@ sink's count not matching, a tool missing).
 
     bash scripts/bench-deps.sh          # installs postfix (smtp-sink, smtp-source) if missing
     .venv/bin/python bench/dispatch_letters.py [--letters 5000] [--postgres URL | --no-postgres]
-        [--connections 16] [--processes 2]
+        [--connections 32] [--processes 2]
     .venv/bin/python bench/dispatch_letters.py --letters 2000 --no-postgres --profile
 """
 
@@ -497,7 +497,7 @@ def main() -> int:
         help="admin URL; a fresh database is created beside it and dropped after",
     )
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--connections", type=int, default=16, help="dispatch.connections")
+    parser.add_argument("--connections", type=int, default=32, help="dispatch.connections")
     parser.add_argument(
         "--processes", type=int, default=2, help="also measure this many dispatcher processes"
     )
