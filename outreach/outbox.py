@@ -23,6 +23,7 @@ from outreach.models import (
     RecipientStatus,
     Suppression,
 )
+from outreach.pace import WINDOW
 
 L = Letter.__table__  # type: ignore[attr-defined]
 C = Campaign.__table__  # type: ignore[attr-defined]
@@ -341,11 +342,11 @@ def next_state(outcome: Outcome) -> tuple[LetterState, dict[str, object]]:
 
 
 def recent_load(connection: Connection, now: dt.datetime) -> tuple[int, dict[str, int]]:
-    """Letters attempted in the last minute or in flight now: in all, and by domain."""
+    """Letters attempted in the pace window or in flight now: in all, and by domain."""
     by_domain: dict[str, int] = {}
     attempted = connection.execute(
         sa.select(A.c.domain, sa.func.count())
-        .where(A.c.started_at > now - dt.timedelta(minutes=1))
+        .where(A.c.started_at > now - WINDOW)
         .group_by(A.c.domain)
     )
     in_flight = connection.execute(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from outreach.appeal import Appeal
 from outreach.audit import record_event
 from outreach.errors import InputError, NotFoundError, StateError
-from outreach.models import InboundKind, InboundMessage, Letter, Position, Stance
+from outreach.models import InboundKind, InboundMessage, Position, Stance
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +136,3 @@ def suggest(text: str | None, appeal: Appeal, language: str | None) -> list[str]
         ):
             found.append(demand.key)
     return found
-
-
-def letter_of(session: Session, message: InboundMessage) -> Letter | None:
-    """The letter a message is matched to."""
-    return session.get(Letter, message.letter_id) if message.letter_id is not None else None
