@@ -260,6 +260,10 @@ class RecipientCalendar:
                 )
         return local
 
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        """The recipient's local date at an instant."""
+        return _to_utc(moment, "moment").astimezone(self.zone).date()
+
     def start_of_day(self, day: dt.date) -> dt.datetime:
         """The first instant of local date `day`, in UTC (after the gap if midnight is skipped)."""
         whole_day = (TimeRange(_MIDNIGHT, _MIDNIGHT),)

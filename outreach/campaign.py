@@ -23,6 +23,7 @@ from outreach.models import Letter as LetterRow
 from outreach.recipients.record import RecipientRecord
 from outreach.recipients.segment import parse_where, to_conditions
 from outreach.recipients.table import count_recipients, iter_recipients, to_record
+from outreach.steps import approve_steps
 from outreach.suppression import address_hash
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
@@ -163,6 +164,8 @@ def approve_campaign(
         session.execute(sa.insert(LetterRow), batch)
     if counts[LetterState.QUEUED.value] == 0:
         raise CampaignError(f"campaign {campaign.name} has no letter to send; nothing was approved")
+    # The approval covers the declared follow-up steps; their templates must fit the letters.
+    approve_steps(session, campaign, composer, actor=actor, now=now)
     campaign.state = CampaignState.APPROVED
     campaign.approved_at, campaign.approved_by = now, actor
     session.add(campaign)

@@ -179,6 +179,9 @@ class DispatchSettings(Section):
     poll_seconds: float = Field(
         default=30.0, gt=0, description="how often `outreach run` looks for due letters"
     )
+    followup_seconds: float = Field(
+        default=600.0, gt=0, description="how often `outreach run` plans due follow-ups"
+    )
 
 
 class LetterSettings(Section):

@@ -48,6 +48,19 @@ class Letter:
     reviewed: bool  # False when the translation or the form of address awaits review
 
 
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What makes a letter a follow-up: its step, templates, thread and the demands re-asked."""
+
+    step: int  # 1 for the first follow-up
+    template: str  # the templates' folder under the appeal, e.g. "followup"
+    demand_keys: tuple[str, ...]  # only the demands still without a confirmed position
+    in_reply_to: str  # the Message-ID of the previous letter of the thread
+    references: tuple[str, ...]  # the thread's Message-IDs, the first letter first
+    original_subject: str  # the first letter's subject
+    original_sent: dt.datetime  # when the first letter left
+
+
 def babel_locale(language: str) -> Locale:
     """The Babel locale for a language tag; plain `en` is British usage ("7 March 2023")."""
     tag = "en_GB" if language == "en" else language.replace("-", "_")
@@ -66,6 +79,17 @@ class Composer:
         self.settings = settings
         self.templates = LetterTemplates(appeal.folder, max_bytes=settings.letters.max_bytes)
         self.template_languages = self.templates.languages()
+        self.follow_up_templates: dict[str, LetterTemplates] = {}
+
+    def templates_for(self, kind: str) -> LetterTemplates:
+        """The templates of the first letter ("letter") or of a follow-up folder."""
+        if kind == "letter":
+            return self.templates
+        if kind not in self.follow_up_templates:
+            self.follow_up_templates[kind] = LetterTemplates(
+                self.appeal.folder, max_bytes=self.settings.letters.max_bytes, kind=kind
+            )
+        return self.follow_up_templates[kind]
 
     @classmethod
     def load(cls, settings: Settings, slug: str | None = None) -> Composer:
@@ -122,12 +146,29 @@ class Composer:
             raise LetterError(f"{recipient.key}: {exc}") from None
 
     def context(
-        self, recipient: RecipientRecord, language: str, filled: FilledForm
+        self,
+        recipient: RecipientRecord,
+        language: str,
+        filled: FilledForm,
+        follow_up: FollowUp | None = None,
     ) -> dict[str, Any]:
         """The variables the templates see (documented in templates/README.md)."""
         appeal = self.appeal
         sender = self.settings.sender
+        locale = babel_locale(language)
+        asked = appeal.demands_for(recipient)
+        if follow_up is not None:
+            asked = tuple(demand for demand in asked if demand.key in follow_up.demand_keys)
+        original = None
+        if follow_up is not None:
+            original = {
+                "subject": follow_up.original_subject,
+                "date": follow_up.original_sent.date().isoformat(),
+                "date_formatted": format_date(follow_up.original_sent, "long", locale=locale),
+            }
         return {
+            "step": follow_up.step if follow_up else 0,
+            "original": original,
             "recipient": {
                 name: getattr(recipient, name)
                 for name in recipient.__dataclass_fields__
@@ -137,15 +178,12 @@ class Composer:
                 "slug": appeal.slug,
                 "title": appeal.title[language],
                 "date": appeal.date.isoformat(),
-                "date_formatted": format_date(appeal.date, "long", locale=babel_locale(language)),
+                "date_formatted": format_date(appeal.date, "long", locale=locale),
                 "signatories": list(appeal.signatories),
             },
             "intro": list(appeal.intro[language]),
             "lead_in": appeal.lead_in[language],
-            "demands": [
-                {"key": demand.key, "text": demand.text[language]}
-                for demand in appeal.demands_for(recipient)
-            ],
+            "demands": [{"key": demand.key, "text": demand.text[language]} for demand in asked],
             "closing_paragraphs": list(appeal.closing[language]),
             "salutation": filled.salutation,
             "address_block": list(filled.address_block),
@@ -165,13 +203,21 @@ class Composer:
         date: dt.datetime | None = None,
         token: str | None = None,
         message_id: str | None = None,
+        follow_up: FollowUp | None = None,
     ) -> Letter:
-        """The letter for one recipient; LetterError says why one cannot be made."""
+        """The letter (or follow-up) for one recipient; LetterError says why none can be made."""
         if not recipient.email:
             raise LetterError(f"{recipient.key}: no e-mail address")
         language = self.language_for(recipient, language)
         filled = self.fill_form(recipient, language)
-        parts = self.templates.render(language, self.context(recipient, language, filled))
+        context = self.context(recipient, language, filled, follow_up)
+        templates = self.templates_for(follow_up.template if follow_up else "letter")
+        if follow_up is not None and language not in templates.languages():
+            raise LetterError(
+                f"{recipient.key}: no follow-up templates in {language}: add "
+                f"{templates.root / language}/subject.txt.j2, body.txt.j2 and body.html.j2"
+            )
+        parts = templates.render(language, context)
         sender = self.settings.sender
         token = token or new_token()
         headers = Headers(
@@ -187,11 +233,14 @@ class Composer:
             token=token,
             date=date or clock.now(),
             language=language,
+            in_reply_to=follow_up.in_reply_to if follow_up else None,
+            references=follow_up.references if follow_up else (),
         )
         attachments = tuple(
             item.path
             for item in self.appeal.attachments
-            if not item.languages or language in item.languages
+            # The first letter carries the attachments; a follow-up is read in its thread.
+            if follow_up is None and (not item.languages or language in item.languages)
         )
         form = self.forms.lookup(recipient.role, recipient.kind, language, recipient.gender)
         return Letter(
@@ -202,7 +251,7 @@ class Composer:
             subject=parts.subject,
             text=parts.text,
             html=parts.html,
-            demand_keys=tuple(demand.key for demand in self.appeal.demands_for(recipient)),
+            demand_keys=tuple(demand["key"] for demand in context["demands"]),
             token=token,
             message_id=headers.message_id,
             mime=build_message(headers, parts.text, parts.html, attachments),

@@ -10,6 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -72,6 +73,24 @@ class Headers:
     token: str
     date: dt.datetime
     language: str
+    # A follow-up answers the previous letter of its thread (RFC 5322 §3.6.4): In-Reply-To names
+    # that letter, References the whole thread from the first letter on.
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
+def set_subject(message: EmailMessage, subject: str) -> None:
+    """Set the Subject so that it reads back exactly, whatever its script.
+
+    CPython's folder, after an ASCII word such as "Re:", can put the space between two
+    encoded-words outside them, where a reader must drop it (RFC 2047 §6.2): "заявление
+    организаций" arrives as "заявлениеорганизаций". The classic Header encoder keeps every
+    space inside an encoded-word, folded within 78 characters, so the value is stored as is.
+    """
+    if subject.isascii():
+        message["Subject"] = subject
+        return
+    message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode("\r\n"))
 
 
 def build_message(
@@ -89,10 +108,14 @@ def build_message(
         )
         if headers.reply_to:
             message["Reply-To"] = checked("Reply-To", headers.reply_to)
-        message["Subject"] = checked("Subject", headers.subject)
+        set_subject(message, checked("Subject", headers.subject))
         message["Date"] = format_datetime(headers.date.astimezone(dt.UTC))
         message["Message-ID"] = checked("Message-ID", headers.message_id)
         message["X-Outreach-Ref"] = checked("X-Outreach-Ref", headers.token)
+        if headers.in_reply_to:
+            message["In-Reply-To"] = checked("In-Reply-To", headers.in_reply_to)
+        if headers.references:
+            message["References"] = checked("References", " ".join(headers.references))
     except (ValueError, IndexError) as exc:  # the email package's refusal of a bad address
         raise LetterError(f"cannot build the message headers: {exc}") from None
     message.set_content(text)

@@ -19,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "CampaignState",
+    "FollowUpStep",
     "Gender",
     "InboundKind",
     "InboundMessage",
@@ -243,8 +244,34 @@ class Letter(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=200)
     lease_until: dt.datetime | None = utc_column(default=None)
     sent_at: dt.datetime | None = utc_column(default=None)
+    # 0 for a campaign's first letter; n for its n-th follow-up, which answers `parent_id`.
+    # Unique: a letter has at most one follow-up, so a planner run twice creates nothing twice.
+    step: int = Field(default=0)
+    parent_id: int | None = Field(default=None, foreign_key="letter.id", unique=True)
+    # The step-0 letter of the conversation (None on that letter itself): replies to any letter
+    # of a thread count for the recipient, in reports and when choosing what to re-ask.
+    thread_id: int | None = Field(default=None, foreign_key="letter.id", index=True)
     created_at: dt.datetime = utc_column()
     updated_at: dt.datetime = utc_column()
+
+
+class FollowUpStep(SQLModel, table=True):
+    """A declared follow-up of a campaign: working days after the previous letter, templates."""
+
+    __tablename__ = "follow_up_step"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    number: int  # 1 for the first follow-up
+    after_days: int  # working days on the recipient's calendar after the previous letter
+    template: str = Field(max_length=64)  # folder under the appeal, e.g. "followup"
+    created_at: dt.datetime = utc_column()
+    created_by: str = Field(max_length=200)
+    # Set by the campaign's approval (or a later `campaign approve` for steps added after it):
+    # only approved steps are planned.
+    approved_at: dt.datetime | None = utc_column(default=None)
+    approved_by: str | None = Field(default=None, max_length=200)
 
 
 class Attempt(SQLModel, table=True):

@@ -52,10 +52,13 @@ class RenderedParts:
 
 
 class LetterTemplates:
-    """The letter templates of one appeal folder: `letter/<language>/{subject,body}.*.j2`."""
+    """The templates of one appeal folder: `<kind>/<language>/{subject,body}.*.j2`.
 
-    def __init__(self, folder: Path, *, max_bytes: int) -> None:
-        self.root = folder / "letter"
+    `kind` is "letter" for the first letter, or a follow-up step's folder (e.g. "followup").
+    """
+
+    def __init__(self, folder: Path, *, max_bytes: int, kind: str = "letter") -> None:
+        self.root = folder / kind
         self.max_bytes = max_bytes
         self.environment = LetterSandbox(
             loader=jinja2.FileSystemLoader(self.root),

@@ -14,6 +14,7 @@ from outreach import clock
 from outreach.config import Settings
 from outreach.dispatch import Dispatcher, DispatchReport
 from outreach.inbox.fetch import IntakeReport, fetch_imap
+from outreach.planner import PlanReport, plan_all
 
 log = logging.getLogger(__name__)
 
@@ -23,49 +24,52 @@ def build_scheduler(
     settings: Settings,
     report: Callable[[DispatchReport], None],
     report_intake: Callable[[IntakeReport], None] = lambda _: None,
+    report_followups: Callable[[dict[str, PlanReport]], None] = lambda _: None,
 ) -> BlockingScheduler:
-    """A scheduler with the dispatch job (and the inbox poller when IMAP is configured).
+    """A scheduler with the dispatch job, the follow-up planner and (with IMAP) the inbox poller.
 
     It keeps no state of its own: the database is the queue and the schedule (nothing to lose).
     """
     dispatcher = Dispatcher(engine, settings)
     scheduler = BlockingScheduler(timezone="UTC")
-
-    def dispatch_job() -> None:
-        try:
-            report(dispatcher.run_once())
-        except Exception:  # one bad run must not stop the scheduler; the next run retries
-            log.exception("dispatch run failed; retrying at the next wake-up")
-
-    scheduler.add_job(
-        dispatch_job,
-        "interval",
-        seconds=settings.dispatch.poll_seconds,
-        id="dispatch",
-        next_run_time=clock.now(),  # the first run at once, then every poll_seconds
-        coalesce=True,  # missed wake-ups collapse into one
-        max_instances=1,  # never two dispatch runs in one process
-        misfire_grace_time=None,
+    every(
+        scheduler, "dispatch", settings.dispatch.poll_seconds, lambda: report(dispatcher.run_once())
+    )
+    every(
+        scheduler,
+        "followups",
+        settings.dispatch.followup_seconds,
+        lambda: report_followups(plan_all(engine, settings, clock.now())),
     )
     if settings.imap.username:
-
-        def inbox_job() -> None:
-            try:
-                report_intake(fetch_imap(engine, settings))
-            except Exception:  # an unreachable mailbox must not stop the sending
-                log.exception("inbox fetch failed; retrying at the next wake-up")
-
-        scheduler.add_job(
-            inbox_job,
-            "interval",
-            seconds=settings.inbox.poll_seconds,
-            id="inbox",
-            next_run_time=clock.now(),
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
+        every(
+            scheduler,
+            "inbox",
+            settings.inbox.poll_seconds,
+            lambda: report_intake(fetch_imap(engine, settings)),
         )
     return scheduler
+
+
+def every(scheduler: BlockingScheduler, name: str, seconds: float, job: Callable[[], None]) -> None:
+    """Run `job` at once, then every `seconds`; a failed run is logged and the next one retries."""
+
+    def guarded() -> None:
+        try:
+            job()
+        except Exception:  # an unreachable server or a bad run must not stop the other jobs
+            log.exception("%s run failed; retrying at the next wake-up", name)
+
+    scheduler.add_job(
+        guarded,
+        "interval",
+        seconds=seconds,
+        id=name,
+        next_run_time=clock.now(),  # the first run at once, then every `seconds`
+        coalesce=True,  # missed wake-ups collapse into one
+        max_instances=1,  # never two runs of one job in one process
+        misfire_grace_time=None,
+    )
 
 
 def run_forever(
@@ -73,9 +77,10 @@ def run_forever(
     settings: Settings,
     report: Callable[[DispatchReport], None],
     report_intake: Callable[[IntakeReport], None] = lambda _: None,
+    report_followups: Callable[[dict[str, PlanReport]], None] = lambda _: None,
 ) -> None:
     """Run until SIGINT or SIGTERM; the running dispatch finishes its letters first."""
-    scheduler = build_scheduler(engine, settings, report, report_intake)
+    scheduler = build_scheduler(engine, settings, report, report_intake, report_followups)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the current run", signum)

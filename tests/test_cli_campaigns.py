@@ -212,7 +212,9 @@ def test_outreach_run_sends_and_stops_on_sigterm(project: Path, server: SmtpServ
     assert b"claimed 15: sent 15" in output
 
 
-def test_the_scheduler_polls_the_inbox_only_when_imap_is_set(project: Path) -> None:
+def test_the_scheduler_plans_follow_ups_and_polls_the_inbox_only_when_imap_is_set(
+    project: Path,
+) -> None:
     from outreach.config import load_settings
     from outreach.db import make_engine
     from outreach.scheduler import build_scheduler
@@ -220,12 +222,16 @@ def test_the_scheduler_polls_the_inbox_only_when_imap_is_set(project: Path) -> N
     settings = load_settings()
     engine = make_engine(settings.database.url)
     without = build_scheduler(engine, settings, report=lambda _: None)
-    assert [job.id for job in without.get_jobs()] == ["dispatch"]
+    assert [job.id for job in without.get_jobs()] == ["dispatch", "followups"]
     with_imap = settings.model_copy(
         update={"imap": settings.imap.model_copy(update={"username": "appeal"})}
     )
     scheduler = build_scheduler(engine, with_imap, report=lambda _: None)
-    assert [job.id for job in scheduler.get_jobs()] == ["dispatch", "inbox"]
+    assert [job.id for job in scheduler.get_jobs()] == ["dispatch", "followups", "inbox"]
+    assert (
+        scheduler.get_job("followups").trigger.interval.total_seconds()
+        == settings.dispatch.followup_seconds
+    )
     assert (
         scheduler.get_job("inbox").trigger.interval.total_seconds() == settings.inbox.poll_seconds
     )

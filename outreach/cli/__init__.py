@@ -119,7 +119,16 @@ def main() -> None:
 
 def register() -> None:
     """Attach the command groups (imported here so that each module stays small)."""
-    from outreach.cli import campaigns, database, delivery, letters, recipients, replies, reports
+    from outreach.cli import (
+        campaigns,
+        database,
+        delivery,
+        followups,
+        letters,
+        recipients,
+        replies,
+        reports,
+    )
 
     cli.add_command(database.init)
     cli.add_command(database.db)
@@ -128,6 +137,7 @@ def register() -> None:
     cli.add_command(letters.preview)
     cli.add_command(letters.check)
     cli.add_command(campaigns.campaign)
+    followups.register()
     cli.add_command(delivery.letters)
     cli.add_command(delivery.dispatch)
     cli.add_command(delivery.run)

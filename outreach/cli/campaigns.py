@@ -24,9 +24,11 @@ from outreach.campaign import (
 from outreach.cli import App, OutreachGroup, pass_app
 from outreach.cli.recipients import where_option
 from outreach.db import session_scope
-from outreach.errors import InputError
+from outreach.errors import InputError, StateError
+from outreach.followup import parse_after
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState, LetterState
+from outreach.steps import DEFAULT_TEMPLATE, approve_steps, declare_steps, steps_of
 
 
 def parse_instant(text: str | None) -> dt.datetime | None:
@@ -75,6 +77,17 @@ def campaign() -> None:
     metavar="YYYY-MM-DD",
     help="A date on which nothing is sent (repeatable).",
 )
+@click.option(
+    "--followup-after",
+    metavar="'N working days'",
+    help="Declare follow-ups, each N working days after the previous letter.",
+)
+@click.option(
+    "--followup-max", type=int, default=1, show_default=True, help="Follow-ups per recipient."
+)
+@click.option(
+    "--followup-template", default=DEFAULT_TEMPLATE, show_default=True, help="Their templates."
+)
 @pass_app
 def create_command(
     app: App,
@@ -84,6 +97,9 @@ def create_command(
     window: str | None,
     start: str | None,
     closed: tuple[str, ...],
+    followup_after: str | None,
+    followup_max: int,
+    followup_template: str,
 ) -> None:
     """Create a draft campaign; nothing is sent until it is approved.
 
@@ -101,9 +117,26 @@ def create_command(
             closed_dates=parse_dates(closed),
             actor=app.actor,
         )
+        steps = []
+        if followup_after is not None:
+            session.flush()
+            steps = declare_steps(
+                session,
+                created,
+                composer,
+                after_days=parse_after(followup_after),
+                template=followup_template,
+                count=followup_max,
+                actor=app.actor,
+            )
     app.out.print(
         f"created draft campaign {created.name}: {created.appeal_slug}, window {created.window}"
     )
+    if steps:
+        app.out.print(
+            f"with {len(steps)} follow-up(s), each {steps[0].after_days} working day(s) after "
+            "the previous letter"
+        )
     app.out.print(f"next: outreach campaign check {name}, then outreach campaign approve {name}")
 
 
@@ -179,11 +212,22 @@ def check_command(app: App, name: str) -> None:
 def approve_command(app: App, name: str, skip_problems: bool) -> None:
     """Approve: create every letter, frozen exactly as it will be sent, and let it go.
 
+    On a campaign approved before, this approves the follow-up steps declared since.
+
     Example: outreach campaign approve spring-2026
     """
     with session_scope(app.engine) as session:
         chosen = get_campaign(session, name)
         composer = Composer.load(app.settings, chosen.appeal_slug)
+        if chosen.state is not CampaignState.DRAFT:
+            steps = approve_steps(session, chosen, composer, actor=app.actor, now=clock.now())
+            if not steps:
+                raise StateError(
+                    f"campaign {name} is {chosen.state.value}: it is approved already, and no "
+                    "follow-up step awaits approval"
+                )
+            app.out.print(f"approved {steps} follow-up step(s) of {name}")
+            return
         with app.progress("making letters", segment_size(session, chosen)) as advance:
             counts = approve_campaign(
                 session,
@@ -256,6 +300,15 @@ def status_command(app: App, name: str, as_json: bool) -> None:
     with session_scope(app.engine, write=False) as session:
         chosen = get_campaign(session, name)
         counts = letter_counts(session, chosen.id)
+        steps = [
+            {
+                "step": step.number,
+                "after_working_days": step.after_days,
+                "template": step.template,
+                "approved": step.approved_at is not None,
+            }
+            for step in steps_of(session, chosen.id)
+        ]
     data = {
         "name": chosen.name,
         "appeal": chosen.appeal_slug,
@@ -263,6 +316,7 @@ def status_command(app: App, name: str, as_json: bool) -> None:
         "pause_reason": chosen.pause_reason,
         "window": chosen.window,
         "letters": counts,
+        "followup_steps": steps,
     }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -275,6 +329,12 @@ def status_command(app: App, name: str, as_json: bool) -> None:
     app.out.print(
         "  ".join(f"{state} {number}" for state, number in counts.items() if number) or "no letters"
     )
+    for step in steps:
+        approval = "approved" if step["approved"] else "awaiting approval"
+        app.out.print(
+            f"follow-up {step['step']}: {step['after_working_days']} working day(s) after the "
+            f"previous letter ({approval})"
+        )
     if counts[LetterState.UNKNOWN.value]:
         app.out.print(
             f"{counts['unknown']} letter(s) in unknown state: see `outreach letters list "

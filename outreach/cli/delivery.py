@@ -20,6 +20,7 @@ from outreach.dispatch import Dispatcher, DispatchReport
 from outreach.errors import InputError, NotFoundError, StateError
 from outreach.letter import Composer
 from outreach.models import Attempt, Letter, LetterState
+from outreach.planner import PlanReport, plan_all
 
 
 @click.group(cls=OutreachGroup)
@@ -189,17 +190,28 @@ def print_report(app: App, report: DispatchReport) -> None:
 @click.option("--worker", help="Name of this worker (default: host, process and a random part).")
 @pass_app
 def dispatch(app: App, once: bool, worker: str | None) -> None:
-    """Send every letter that is due now (within the pace), then exit.
+    """Plan the follow-ups that are due, send every letter due now (within the pace), then exit.
 
     Example: outreach dispatch --once
     """
+    print_followups(app, plan_all(app.engine, app.settings, clock.now()))
     print_report(app, Dispatcher(app.engine, app.settings, worker=worker).run_once())
+
+
+def print_followups(app: App, reports: dict[str, PlanReport]) -> None:
+    """Say which follow-ups the planner made."""
+    for name, report in reports.items():
+        if report.created or report.skipped:
+            app.out.print(
+                f"{name}: {report.created} follow-up(s) planned, {report.skipped} could not be "
+                f"made (see `outreach campaign followups {name}`)"
+            )
 
 
 @click.command()
 @pass_app
 def run(app: App) -> None:
-    """Run the scheduler: send what is due, and read the inbox (when [imap] is set), until stopped.
+    """Run the scheduler: send due letters, plan follow-ups, read the inbox (with [imap]).
 
     Example: outreach run
     """
@@ -211,6 +223,7 @@ def run(app: App) -> None:
         app.settings,
         report=lambda report: print_report(app, report),
         report_intake=lambda report: print_intake(app, report),
+        report_followups=lambda reports: print_followups(app, reports),
     )
 
 
