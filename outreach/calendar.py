@@ -175,6 +175,9 @@ class RecipientCalendar:
     tz: str
     host_country: str | None = None
     closed: frozenset[dt.date] = frozenset()
+    # Urgent appeals (and the demo) may go out on weekends and public holidays: then only the
+    # closed dates are days off.
+    every_day: bool = False
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
     weekend: frozenset[int] = field(init=False, compare=False)
     holidays_known: bool = field(init=False, compare=False)
@@ -195,8 +198,10 @@ class RecipientCalendar:
         object.__setattr__(self, "host_country", country)
         object.__setattr__(self, "closed", frozenset(self.closed))
         object.__setattr__(self, "zone", zone)
-        object.__setattr__(self, "weekend", _cldr_weekend(country))
-        object.__setattr__(self, "holidays_known", country is not None and _knows(country))
+        weekend = frozenset() if self.every_day else _cldr_weekend(country)
+        object.__setattr__(self, "weekend", weekend)
+        known = not self.every_day and country is not None and _knows(country)
+        object.__setattr__(self, "holidays_known", known)
 
     def is_working_day(self, day: dt.date) -> bool:
         """Whether offices in the host country work on this local date."""

@@ -55,6 +55,7 @@ def create_campaign(
     start_at: dt.datetime | None,
     closed_dates: list[dt.date],
     actor: str,
+    every_day: bool = False,
 ) -> Campaign:
     """A new draft campaign; every input is validated now, not at approval."""
     if not NAME.match(name):
@@ -74,11 +75,20 @@ def create_campaign(
         window=canonical,
         start_at=start_at,
         closed_dates="|".join(sorted(day.isoformat() for day in closed_dates)),
+        every_day=every_day,
         created_at=clock.now(),
         created_by=actor,
     )
     session.add(campaign)
-    record_event(session, actor, "campaign.create", name, appeal=appeal_slug, window=canonical)
+    record_event(
+        session,
+        actor,
+        "campaign.create",
+        name,
+        appeal=appeal_slug,
+        window=canonical,
+        every_day=every_day,
+    )
     return campaign
 
 
@@ -117,7 +127,9 @@ def plan_letters(
         if reason is not None:
             yield Planned(recipient, row.id, LetterState.SUPPRESSED, reason, None, None)
             continue
-        calendar = RecipientCalendar(recipient.tz, recipient.host_country, closed)
+        calendar = RecipientCalendar(
+            recipient.tz, recipient.host_country, closed, every_day=campaign.every_day
+        )
         try:
             send_after = calendar.next_send_time(start, window)
             letter = composer.compose(recipient, date=send_after)

@@ -201,6 +201,7 @@ class Campaign(SQLModel, table=True):
     window: str = Field(max_length=200)  # canonical SendWindow text, e.g. "Tue-Thu 09:00-11:00"
     start_at: dt.datetime | None = utc_column(default=None)
     closed_dates: str = Field(default="", max_length=2000)  # ISO dates separated by |
+    every_day: bool = Field(default=False)  # weekends and public holidays are sending days too
     state: CampaignState = Field(
         default=CampaignState.DRAFT, sa_type=enum_type(CampaignState), index=True
     )

@@ -175,7 +175,9 @@ def calendar_of(head: Head, campaign: Campaign) -> RecipientCalendar | None:
         return None
     try:
         recipient = head.recipient
-        return RecipientCalendar(recipient.tz, recipient.host_country, closed_of(campaign))
+        return RecipientCalendar(
+            recipient.tz, recipient.host_country, closed_of(campaign), every_day=campaign.every_day
+        )
     except CalendarError:
         return None
 

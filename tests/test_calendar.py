@@ -355,3 +355,14 @@ def test_a_naive_instant_is_a_programming_error() -> None:
 def test_negative_working_days_are_refused() -> None:
     with pytest.raises(CalendarError, match="cannot count -1 working days"):
         BRUSSELS.add_working_days(utc(2026, 2, 10), -1)
+
+
+def test_a_campaign_sent_on_every_day_takes_weekends_and_holidays_but_not_closed_dates() -> None:
+    window = parse_window("Mon-Sun 09:00-11:00")
+    saturday_2_may = utc(2026, 5, 2, 6)  # 08:00 in Brussels
+    urgent = RecipientCalendar(
+        "Europe/Brussels", "BE", frozenset({dt.date(2026, 5, 2)}), every_day=True
+    )
+    assert urgent.next_send_time(saturday_2_may, window) == utc(2026, 5, 3, 7)  # Sunday 09:00
+    assert urgent.is_working_day(dt.date(2026, 5, 14))  # Ascension Day
+    assert BRUSSELS.next_send_time(saturday_2_may, window) == utc(2026, 5, 4, 7)  # Monday

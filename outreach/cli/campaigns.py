@@ -78,6 +78,11 @@ def campaign() -> None:
     help="A date on which nothing is sent (repeatable).",
 )
 @click.option(
+    "--every-day",
+    is_flag=True,
+    help="Send on weekends and public holidays too (urgent appeals); closed dates still hold.",
+)
+@click.option(
     "--followup-after",
     metavar="'N working days'",
     help="Declare follow-ups, each N working days after the previous letter.",
@@ -97,6 +102,7 @@ def create_command(
     window: str | None,
     start: str | None,
     closed: tuple[str, ...],
+    every_day: bool,
     followup_after: str | None,
     followup_max: int,
     followup_template: str,
@@ -116,6 +122,7 @@ def create_command(
             start_at=parse_instant(start),
             closed_dates=parse_dates(closed),
             actor=app.actor,
+            every_day=every_day,
         )
         steps = []
         if followup_after is not None:
@@ -131,6 +138,7 @@ def create_command(
             )
     app.out.print(
         f"created draft campaign {created.name}: {created.appeal_slug}, window {created.window}"
+        + (" on every day, weekends and public holidays included" if created.every_day else "")
     )
     if steps:
         app.out.print(
@@ -315,6 +323,7 @@ def status_command(app: App, name: str, as_json: bool) -> None:
         "state": chosen.state.value,
         "pause_reason": chosen.pause_reason,
         "window": chosen.window,
+        "every_day": chosen.every_day,
         "letters": counts,
         "followup_steps": steps,
     }

@@ -1,4 +1,4 @@
-"""follow-up steps, and letters that follow up an earlier one
+"""follow-up steps, letters that follow up an earlier one, campaigns sent on any day
 
 Revision ID: 0004
 Revises: 0003
@@ -36,6 +36,10 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_follow_up_step_campaign_id"), "follow_up_step", ["campaign_id"], unique=False
     )
+    with op.batch_alter_table("campaign") as batch:
+        batch.add_column(
+            sa.Column("every_day", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     # Existing letters are all first letters: step 0, no parent.
     with op.batch_alter_table("letter") as batch:
         batch.add_column(sa.Column("step", sa.Integer(), nullable=False, server_default="0"))
@@ -57,5 +61,7 @@ def downgrade() -> None:
         batch.drop_column("thread_id")
         batch.drop_column("parent_id")
         batch.drop_column("step")
+    with op.batch_alter_table("campaign") as batch:
+        batch.drop_column("every_day")
     op.drop_index(op.f("ix_follow_up_step_campaign_id"), table_name="follow_up_step")
     op.drop_table("follow_up_step")
