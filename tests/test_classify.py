@@ -195,3 +195,9 @@ def test_extracted_values_are_plain_strings() -> None:
     assert type(c.subject) is str
     assert c.subject == "Réponse suite"
     assert all(type(r) is str for r in c.recipients)
+
+
+def test_a_subject_in_raw_utf8_reads_as_sent() -> None:
+    # RFC 6532 allows UTF-8 in header fields; some clients send it without encoded words.
+    raw = _message({"Subject": "Re: Déclaration Заявление"}, REPLY_BODY)
+    assert classify(raw).subject == "Re: Déclaration Заявление"

@@ -146,8 +146,17 @@ def _header_text(value: object, limit: int = 2000) -> str:
     return " ".join("".join(out).split())[:limit]
 
 
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's values as received: 8-bit text kept as surrogates for _clean to decode.
+
+    compat32's get() turns raw UTF-8 in a header (RFC 6532) into an "unknown-8bit" Header
+    whose text is only replacement characters; the raw value still has the bytes.
+    """
+    return [str(value) for key, value in msg.raw_items() if key.lower() == name.lower()]
+
+
 def _addresses(msg: Message, *names: str) -> list[str]:
-    values = [_clean(str(v))[:5000] for n in names for v in (msg.get_all(n) or [])]
+    values = [_clean(v)[:5000] for n in names for v in _raw_values(msg, n)]
     try:
         pairs = getaddresses(values)
     except Exception:
@@ -156,7 +165,7 @@ def _addresses(msg: Message, *names: str) -> list[str]:
 
 
 def _msgids(msg: Message, name: str) -> tuple[str, ...]:
-    values = " ".join(_clean(str(v))[:20_000] for v in (msg.get_all(name) or []))
+    values = " ".join(_clean(v)[:20_000] for v in _raw_values(msg, name))
     return tuple(dict.fromkeys(_MSGID.findall(values)))[:100]
 
 
@@ -165,7 +174,8 @@ def _envelope(msg: Message) -> _Envelope:
     env = _Envelope()
     ids = _msgids(msg, "Message-ID")
     env.message_id = ids[0] if ids else None
-    env.subject = _header_text(msg.get("Subject"))
+    subjects = _raw_values(msg, "Subject")
+    env.subject = _header_text(subjects[0] if subjects else None)
     from_ = _addresses(msg, "From")
     return_path = _clean(str(msg.get("Return-Path", "")))
     env.return_path_null = msg.get("Return-Path") is not None and return_path.strip() in {"<>", ""}
