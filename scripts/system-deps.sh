@@ -13,13 +13,26 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 
-# Dovecot: the IMAP tests start their own private instance (tests/dovecot.py); only the
-# binaries are needed, never the system service.
-if ! command -v doveadm >/dev/null 2>&1 || [ ! -x /usr/lib/dovecot/imap ]; then
+# Mail servers: the IMAP tests start a private Dovecot (tests/dovecot.py), and the mail-loop
+# tests a private Postfix delivering over LMTP to a private Dovecot with Sieve
+# (tests/mailloop.py), all on loopback. Only the binaries are needed: the system's own services
+# are never configured or started (Postfix: "No configuration"; while installing, policy-rc.d
+# refuses every service start).
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' ok installed$'; }
+missing=()
+for package in dovecot-imapd dovecot-lmtpd dovecot-sieve postfix; do
+  installed "$package" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-doveadm -c /dev/null help >/dev/null 2>&1 || true
 
 # Chromium: the HTML report test opens the report in headless Chromium (no browser download).
 if ! command -v chromium >/dev/null 2>&1; then
