@@ -351,7 +351,7 @@ class FollowUpRow:
 
     recipient_key: str
     step: int
-    status: str  # planned, waiting, sent, skipped, failed, unknown
+    status: str  # planned, waiting, sent, bounced, skipped, failed, unknown
     letter_id: int | None  # the follow-up letter, None for one not made yet
     due_on: dt.date | None
     at: dt.datetime | None  # when it leaves (planned) or left (sent)
@@ -377,7 +377,8 @@ LETTER_STATUS = {
         (LetterState.QUEUED, LetterState.CLAIMED, LetterState.SENDING, LetterState.DEFERRED),
         "planned",
     ),
-    **dict.fromkeys((LetterState.SENT, LetterState.REPLIED, LetterState.BOUNCED), "sent"),
+    **dict.fromkeys((LetterState.SENT, LetterState.REPLIED), "sent"),
+    LetterState.BOUNCED: "bounced",
     **dict.fromkeys(
         (LetterState.SKIPPED, LetterState.SUPPRESSED, LetterState.CANCELLED), "skipped"
     ),

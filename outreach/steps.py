@@ -140,6 +140,8 @@ def approve_steps(
     session: Session, campaign: Campaign, composer: Composer, *, actor: str, now: dt.datetime
 ) -> int:
     """Approve the campaign's steps not yet approved; their templates must fit its letters."""
+    if campaign.state is CampaignState.CANCELLED:
+        raise StateError(f"campaign {campaign.name} is cancelled: it takes no follow-up")
     pending = [step for step in steps_of(session, campaign.id) if step.approved_at is None]
     languages = letter_languages(session, campaign.id)
     for template in sorted({step.template for step in pending}):

@@ -154,3 +154,26 @@ def test_steps_added_to_a_running_campaign_wait_for_approve(
 
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def test_withdrawing_needs_no_delay(project: Path) -> None:
+    assert run("campaign", "create", "spring", "--followup-after", "5").exit_code == 0
+    withdrawn = run("campaign", "followup", "spring", "--max", "0")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert "spring: no follow-ups; those not yet sent were cancelled" in withdrawn.output
+    assert json.loads(run("campaign", "status", "spring", "--json").output)["followup_steps"] == []
+
+
+def test_declaring_steps_without_a_delay_is_refused(project: Path) -> None:
+    assert run("campaign", "create", "spring").exit_code == 0
+    refused = run("campaign", "followup", "spring", "--max", "2")
+    assert refused.exit_code == 64
+    assert '--after is needed, e.g. --after "10 working days" (or --max 0)' in refused.output
+
+
+def test_a_cancelled_campaign_approves_no_follow_up(project: Path) -> None:
+    assert run("campaign", "create", "spring", "--followup-after", "5").exit_code == 0
+    assert run("campaign", "cancel", "spring", "--yes").exit_code == 0
+    refused = run("campaign", "approve", "spring")
+    assert refused.exit_code != 0
+    assert "campaign spring is cancelled: it takes no follow-up" in refused.output

@@ -12,6 +12,7 @@ from outreach.campaign import get_campaign
 from outreach.cli import App, pass_app
 from outreach.cli.campaigns import campaign
 from outreach.db import session_scope
+from outreach.errors import InputError
 from outreach.followup import parse_after
 from outreach.letter import Composer
 from outreach.models import CampaignState
@@ -23,7 +24,6 @@ from outreach.steps import DEFAULT_TEMPLATE, declare_steps, steps_of
 @click.argument("name")
 @click.option(
     "--after",
-    required=True,
     metavar="'N working days'",
     help="Working days after the previous letter (on each recipient's calendar).",
 )
@@ -42,12 +42,14 @@ from outreach.steps import DEFAULT_TEMPLATE, declare_steps, steps_of
     help="Follow-ups per recipient at most; 0 withdraws them.",
 )
 @pass_app
-def followup_command(app: App, name: str, after: str, template: str, count: int) -> None:
-    """Declare the campaign's follow-up steps (replacing any declared before).
+def followup_command(app: App, name: str, after: str | None, template: str, count: int) -> None:
+    """Declare the campaign's follow-up steps (replacing any declared before); --max 0 withdraws.
 
     Example: outreach campaign followup spring-2026 --after "10 working days" --max 2
     """
-    days = parse_after(after)
+    if after is None and count:
+        raise InputError('--after is needed, e.g. --after "10 working days" (or --max 0)')
+    days = parse_after(after) if after is not None else 0
     with session_scope(app.engine) as session:
         chosen = get_campaign(session, name)
         composer = Composer.load(app.settings, chosen.appeal_slug)
