@@ -14,6 +14,7 @@ from outreach.campaign import get_campaign
 from outreach.db import session_scope
 from outreach.errors import InputError
 from outreach.followup import parse_after
+from outreach.followup_listing import follow_up_rows
 from outreach.letter import Composer
 from outreach.models import (
     AuditEvent,
@@ -24,7 +25,7 @@ from outreach.models import (
     RecipientStatus,
     SuppressionSource,
 )
-from outreach.planner import create_follow_up, decisions, follow_up_rows
+from outreach.planner import create_follow_up, decisions
 from outreach.reports.data import build_report
 from outreach.steps import approve_steps, declare_steps, rules_of, steps_of
 from outreach.suppression import suppress

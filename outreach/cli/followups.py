@@ -14,9 +14,9 @@ from outreach.cli.campaigns import campaign
 from outreach.db import session_scope
 from outreach.errors import InputError
 from outreach.followup import parse_after
+from outreach.followup_listing import follow_up_rows
 from outreach.letter import Composer
 from outreach.models import CampaignState
-from outreach.planner import follow_up_rows
 from outreach.steps import DEFAULT_TEMPLATE, declare_steps, steps_of
 
 
