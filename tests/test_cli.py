@@ -176,3 +176,14 @@ def test_db_status_reports_the_revision(project: Path) -> None:
         result.output.strip()
         == f"Database schema: {head_revision()}; this version needs: {head_revision()}"
     )
+
+
+def test_recipients_set_changes_a_field_and_says_which(sample_csv: Path) -> None:
+    assert run("init").exit_code == 0
+    assert run("recipients", "import", str(sample_csv)).exit_code == 0
+    key = sample_csv.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    changed = run("recipients", "set", key, "city=Gyumri")
+    assert (changed.exit_code, changed.output) == (0, f"{key}: changed city\n")
+    refused = run("recipients", "set", key, "key=other")
+    assert refused.exit_code == 64
+    assert "'key' cannot be edited" in refused.output

@@ -1,4 +1,4 @@
-"""Commands on the recipient database: import, list, show, suppress, export and erase."""
+"""Commands on the recipient database: import, list, show, set, suppress, export and erase."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from outreach import clock
 from outreach.cli import App, OutreachGroup, pass_app
 from outreach.db import session_scope
 from outreach.errors import RecipientError
 from outreach.models import Recipient, SuppressionSource
 from outreach.privacy import erase_person, export_person
+from outreach.recipients.edit import edit_recipient, parse_changes
 from outreach.recipients.importer import ImportReport, import_files
 from outreach.recipients.segment import FIELDS, parse_where, to_conditions
 from outreach.recipients.table import get_recipient, iter_recipients, to_json
@@ -160,6 +162,26 @@ def show_command(app: App, key: str) -> None:
     for name, value in data.items():
         shown = " | ".join(map(str, value)) if isinstance(value, list) else value
         app.out.print(f"{name:<{width}}  {'' if shown is None else shown}")
+
+
+@recipients.command("set")
+@click.argument("key")
+@click.argument("changes", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@pass_app
+def set_command(app: App, key: str, changes: tuple[str, ...]) -> None:
+    """Change fields of one recipient, validated as an import is; an empty VALUE clears one.
+
+    Lists are written a|b|c. A later import from the source carrying a field overwrites it.
+
+    Example: outreach recipients set emb-fr-am-head email=ambassade@example.org languages="fr|en"
+    """
+    with session_scope(app.engine) as session:
+        changed = edit_recipient(
+            session, key, parse_changes(list(changes)), actor=app.actor, now=clock.now()
+        )
+    app.out.print(
+        f"{key}: changed {', '.join(changed)}" if changed else f"{key}: nothing to change"
+    )
 
 
 @recipients.command("suppress")
