@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -139,6 +140,52 @@ def plan_letters(
         yield Planned(recipient, row.id, LetterState.QUEUED, None, letter, send_after)
 
 
+@dataclass
+class PlanSummary:
+    """What approval would create, as `campaign check` and the approval preview show it.
+
+    Counts by state and by language, the first letter in each language, when the first and
+    last letters would leave, and the first `listed` problems and unwritten recipients.
+    """
+
+    listed: int = 50
+    states: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, Letter] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+
+    @property
+    def queued(self) -> int:
+        """Letters approval would queue."""
+        return self.states[LetterState.QUEUED.value]
+
+    def add(self, planned: Planned) -> None:
+        """Count one planned letter in."""
+        self.states[planned.state.value] += 1
+        if planned.state is LetterState.SKIPPED and len(self.problems) < self.listed:
+            self.problems.append(planned.reason or planned.recipient.key)
+        elif planned.state is LetterState.SUPPRESSED and len(self.suppressed) < self.listed:
+            self.suppressed.append(f"{planned.recipient.key}: {planned.reason}")
+        if planned.letter is not None and planned.send_after is not None:
+            language = planned.letter.language
+            self.languages[language] += 1
+            self.samples.setdefault(language, planned.letter)
+            moment = planned.send_after
+            self.first = moment if self.first is None else min(self.first, moment)
+            self.last = moment if self.last is None else max(self.last, moment)
+
+
+def summarise_plan(plans: Iterable[Planned], *, listed: int = 50) -> PlanSummary:
+    """The summary of planned letters (from `plan_letters`), listing at most `listed` problems."""
+    summary = PlanSummary(listed=listed)
+    for planned in plans:
+        summary.add(planned)
+    return summary
+
+
 def approve_campaign(
     session: Session,
     campaign: Campaign,
@@ -235,11 +282,14 @@ def set_state(
         campaign.consecutive_failures = 0
     if target is CampaignState.CANCELLED:
         # Letters already sending finish their attempt; everything not yet sending is cancelled.
+        # A claimed letter has not begun either: its worker's mark_sending then finds it gone.
         session.execute(
             sa.update(LetterRow)
             .where(
                 col(LetterRow.campaign_id) == campaign.id,
-                col(LetterRow.state).in_([LetterState.QUEUED, LetterState.DEFERRED]),
+                col(LetterRow.state).in_(
+                    [LetterState.QUEUED, LetterState.DEFERRED, LetterState.CLAIMED]
+                ),
             )
             .values(
                 state=LetterState.CANCELLED, reason="campaign cancelled", updated_at=clock.now()

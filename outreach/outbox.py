@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
+from outreach.audit import record_event
+from outreach.errors import NotFoundError, StateError
 from outreach.models import (
     Attempt,
     AttemptOutcome,
@@ -398,6 +401,27 @@ def resolve(
             .values(state=CampaignState.RUNNING.value)
         )
     return updated.rowcount == 1
+
+
+def resolve_letter(
+    session: Session, letter_id: int, *, sent: bool, actor: str, now: dt.datetime
+) -> None:
+    """Settle an `unknown` letter on a person's evidence, and record who did it.
+
+    As `outreach letters resolve` and the dashboard do it: NotFoundError for no such letter,
+    StateError when it is not unknown (or stopped being so while the person looked at it).
+    """
+    row = session.get(Letter, letter_id)
+    if row is None:
+        raise NotFoundError(f"no letter {letter_id} (see `outreach letters list`)")
+    if row.state is not LetterState.UNKNOWN:
+        raise StateError(
+            f"letter {letter_id} is {row.state.value}: only an unknown letter is resolved"
+        )
+    if not resolve(session.connection(), letter_id, sent=sent, actor=actor, now=now):
+        raise StateError(f"letter {letter_id} changed meanwhile: look at it again")
+    outcome = "sent" if sent else "not-sent"
+    record_event(session, actor, "letter.resolve", str(letter_id), outcome=outcome)
 
 
 def settle_by_evidence(

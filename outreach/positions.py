@@ -119,6 +119,17 @@ def positions_of(session: Session, inbound_id: int, *, history: bool = False) ->
     return list(session.exec(query.order_by(col(Position.coded_at), col(Position.id))))
 
 
+def uncoded_replies() -> sa.ColumnElement[bool]:
+    """The condition on inbound messages that still await coding: replies matched to a letter
+    with no current position yet (`outreach replies list --uncoded`, the dashboard's inbox)."""
+    coded = select(Position.inbound_id).where(col(Position.current).is_(True))
+    return sa.and_(
+        col(InboundMessage.kind) == InboundKind.REPLY,
+        col(InboundMessage.letter_id).is_not(None),
+        col(InboundMessage.id).not_in(coded),
+    )
+
+
 def suggest(text: str | None, appeal: Appeal, language: str | None) -> list[str]:
     """The demands a reply appears to address, from the appeal's per-language keywords.
 

@@ -8,6 +8,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -211,6 +212,13 @@ def test_cancelling_cancels_every_letter_not_yet_sending(
 ) -> None:
     create(loaded, where=["kind=embassy"])
     approve(loaded, settings)
+    with loaded.begin() as connection:  # one letter taken by a worker, not yet sending
+        first = connection.execute(sa.select(sa.func.min(Letter.id))).scalar_one()  # type: ignore[arg-type]
+        connection.execute(
+            sa.update(Letter)
+            .where(Letter.id == first)  # type: ignore[arg-type]
+            .values(state=LetterState.CLAIMED, claimed_by="w1")
+        )
     with session_scope(loaded) as session:
         set_state(
             session,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections import Counter
 
 import click
 from sqlmodel import col, select
 
 from outreach import clock
 from outreach.campaign import (
+    PlanSummary,
     approve_campaign,
     create_campaign,
     get_campaign,
@@ -180,33 +180,28 @@ def check_command(app: App, name: str) -> None:
     with session_scope(app.engine, write=False) as session:
         chosen = get_campaign(session, name)
         composer = Composer.load(app.settings, chosen.appeal_slug)
-        states: Counter[str] = Counter()
-        languages: Counter[str] = Counter()
-        times: list[dt.datetime] = []
+        plan = PlanSummary(listed=0)  # every problem is printed as it is found
         with app.progress("checking letters", segment_size(session, chosen)) as advance:
             for planned in plan_letters(session, chosen, composer, clock.now()):
                 advance()
-                states[planned.state.value] += 1
+                plan.add(planned)
                 if planned.state is LetterState.SKIPPED:
                     click.echo(f"problem: {planned.reason}")
                 elif planned.state is LetterState.SUPPRESSED:
                     click.echo(f"not written to: {planned.recipient.key}: {planned.reason}")
-                if planned.letter and planned.send_after:
-                    languages[planned.letter.language] += 1
-                    times.append(planned.send_after)
     app.out.print(
         f"segment: {' AND '.join(segment_of(chosen)) or 'everyone'}; window {chosen.window}"
     )
-    by_language = ", ".join(f"{k} {v}" for k, v in languages.most_common())
-    app.out.print(f"letters: {states['queued']} to send ({by_language})")
-    if times:
+    by_language = ", ".join(f"{k} {v}" for k, v in plan.languages.most_common())
+    app.out.print(f"letters: {plan.queued} to send ({by_language})")
+    if plan.first is not None and plan.last is not None:
         app.out.print(
-            f"first leaves {min(times):%Y-%m-%d %H:%M} UTC, last {max(times):%Y-%m-%d %H:%M} UTC"
+            f"first leaves {plan.first:%Y-%m-%d %H:%M} UTC, last {plan.last:%Y-%m-%d %H:%M} UTC"
         )
-    if states["suppressed"]:
-        app.out.print(f"not written to: {states['suppressed']}")
-    if states["skipped"]:
-        app.out.print(f"{states['skipped']} problem(s)")
+    if plan.states["suppressed"]:
+        app.out.print(f"not written to: {plan.states['suppressed']}")
+    if plan.states["skipped"]:
+        app.out.print(f"{plan.states['skipped']} problem(s)")
         sys.exit(1)
     app.out.print("no problems")
 
@@ -231,8 +226,8 @@ def approve_command(app: App, name: str, skip_problems: bool) -> None:
             steps = approve_steps(session, chosen, composer, actor=app.actor, now=clock.now())
             if not steps:
                 raise StateError(
-                    f"campaign {name} is {chosen.state.value}: it is approved already, and no "
-                    "follow-up step awaits approval"
+                    f"campaign {name} is {chosen.state.value}, not a draft, and no follow-up "
+                    "step awaits approval"
                 )
             app.out.print(f"approved {steps} follow-up step(s) of {name}")
             return

@@ -11,13 +11,12 @@ from sqlmodel import Session, col, select
 
 from outreach import clock, outbox
 from outreach.adhoc import enqueue, prepare
-from outreach.audit import record_event
 from outreach.campaign import get_campaign
-from outreach.cli import App, OutreachGroup, pass_app
+from outreach.cli import ROW_ID, App, OutreachGroup, pass_app
 from outreach.cli.recipients import where_option
 from outreach.db import session_scope
 from outreach.dispatch import Dispatcher, DispatchReport
-from outreach.errors import InputError, NotFoundError, StateError
+from outreach.errors import InputError, NotFoundError
 from outreach.letter import Composer
 from outreach.models import Attempt, Letter, LetterState
 from outreach.planner import PlanReport, plan_all
@@ -102,7 +101,7 @@ def get_letter(session: Session, letter_id: int) -> Letter:
 
 
 @letters.command("show")
-@click.argument("letter_id", type=int)
+@click.argument("letter_id", type=ROW_ID)
 @click.option("--eml", is_flag=True, help="Print only the exact message, as sent.")
 @pass_app
 def show_command(app: App, letter_id: int, eml: bool) -> None:
@@ -135,7 +134,7 @@ def show_command(app: App, letter_id: int, eml: bool) -> None:
 
 
 @letters.command("resolve")
-@click.argument("letter_id", type=int)
+@click.argument("letter_id", type=ROW_ID)
 @click.option(
     "--sent", "outcome", flag_value="sent", help="It arrived (e.g. found in the Sent folder)."
 )
@@ -151,19 +150,9 @@ def resolve_command(app: App, letter_id: int, outcome: str | None) -> None:
     if outcome is None:
         raise InputError("say what happened: --sent or --not-sent")
     with session_scope(app.engine) as session:
-        row = get_letter(session, letter_id)
-        if row.state is not LetterState.UNKNOWN:
-            raise StateError(
-                f"letter {letter_id} is {row.state.value}: only an unknown letter is resolved"
-            )
-        outbox.resolve(
-            session.connection(),
-            letter_id,
-            sent=outcome == "sent",
-            actor=app.actor,
-            now=clock.now(),
+        outbox.resolve_letter(
+            session, letter_id, sent=outcome == "sent", actor=app.actor, now=clock.now()
         )
-        record_event(session, app.actor, "letter.resolve", str(letter_id), outcome=outcome)
     app.out.print(
         f"letter {letter_id}: {'sent' if outcome == 'sent' else 'queued to be sent again'}"
     )

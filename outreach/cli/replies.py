@@ -10,14 +10,13 @@ from sqlmodel import Session, col, select
 
 from outreach import clock
 from outreach.appeal import Appeal, load_appeal
-from outreach.audit import record_event
-from outreach.cli import App, OutreachGroup, pass_app
+from outreach.cli import ROW_ID, App, OutreachGroup, pass_app
 from outreach.db import session_scope
 from outreach.errors import NotFoundError, StateError
 from outreach.inbox.fetch import IntakeReport, fetch_imap, import_path
-from outreach.inbox.record import apply_effects
-from outreach.models import InboundKind, InboundMessage, Letter, MatchMethod, Position
-from outreach.positions import code_reply, parse_codings, positions_of, suggest
+from outreach.inbox.manual import match_by_hand
+from outreach.models import InboundKind, InboundMessage, Letter, MatchMethod
+from outreach.positions import code_reply, parse_codings, positions_of, suggest, uncoded_replies
 
 
 @click.group(cls=OutreachGroup)
@@ -108,12 +107,7 @@ def list_command(app: App, kind: str | None, unmatched: bool, uncoded: bool, as_
     if unmatched:
         query = query.where(col(InboundMessage.letter_id).is_(None))
     if uncoded:
-        coded = select(Position.inbound_id).where(col(Position.current).is_(True))
-        query = query.where(
-            InboundMessage.kind == InboundKind.REPLY,
-            col(InboundMessage.letter_id).is_not(None),
-            col(InboundMessage.id).not_in(coded),
-        )
+        query = query.where(uncoded_replies())
     with session_scope(app.engine, write=False) as session:
         rows = [
             row_json(m, letter)
@@ -146,7 +140,7 @@ def appeal_of(app: App, letter: Letter) -> Appeal:
 
 
 @replies.command("show")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=ROW_ID)
 @pass_app
 def show_command(app: App, message_id: int) -> None:
     """Show a message: its stripped text, the letter it answers, suggestions and positions.
@@ -197,8 +191,8 @@ def show_command(app: App, message_id: int) -> None:
 
 
 @replies.command("match")
-@click.argument("message_id", type=int)
-@click.option("--letter", "letter_id", type=int, required=True, help="The letter it answers.")
+@click.argument("message_id", type=ROW_ID)
+@click.option("--letter", "letter_id", type=ROW_ID, required=True, help="The letter it answers.")
 @pass_app
 def match_command(app: App, message_id: int, letter_id: int) -> None:
     """Attach an unmatched (or wrongly matched) message to the letter it answers.
@@ -206,19 +200,14 @@ def match_command(app: App, message_id: int, letter_id: int) -> None:
     Example: outreach replies match 12 --letter 42
     """
     with session_scope(app.engine) as session:
-        message = get_message(session, message_id)
-        if session.get(Letter, letter_id) is None:
-            raise NotFoundError(f"no letter {letter_id} (see `outreach letters list`)")
-        message.letter_id, message.match_method = letter_id, MatchMethod.MANUAL
-        message.review = False
-        session.add(message)
-        apply_effects(session, message, app.settings, clock.now())
-        record_event(session, app.actor, "reply.match", str(message_id), letter=letter_id)
+        match_by_hand(
+            session, message_id, letter_id, app.settings, actor=app.actor, now=clock.now()
+        )
     app.out.print(f"message {message_id} answers letter {letter_id}")
 
 
 @replies.command("code")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=ROW_ID)
 @click.option(
     "--demand", "demands", multiple=True, metavar="KEY=STANCE", help="A position (repeatable)."
 )

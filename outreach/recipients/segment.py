@@ -34,6 +34,9 @@ LISTS: dict[str, tuple[str, str | None]] = {
     "delegation": ("delegations", ":"),
 }
 FIELDS: tuple[str, ...] = tuple(sorted({*ENUMS, *PLAIN, *COUNTRIES, *LISTS, "priority", "email"}))
+# A segment is a few filters; thousands would make SQL too deep for SQLite ("Expression tree
+# is too large") and for any reader. The bound is checked before anything else.
+MAX_FILTERS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +48,16 @@ class Filter:
 
 
 def parse_where(items: Sequence[str]) -> list[Filter]:
-    """Filters for `FIELD=VALUE` items: a field repeated means any of them; fields combine."""
+    """Filters for `FIELD=VALUE` items: a field repeated means any of them; fields combine.
+
+    At most MAX_FILTERS items: more is an InputError.
+    """
+    if len(items) > MAX_FILTERS:
+        raise InputError(f"--where: {len(items)} filters; a segment takes at most {MAX_FILTERS}")
     by_field: dict[str, list[str]] = {}
     for item in items:
+        if any(ord(char) < 32 or ord(char) == 127 for char in item):
+            raise InputError(f"--where {item!r}: control characters are not allowed")
         name, sep, value = item.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name:
