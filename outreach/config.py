@@ -6,7 +6,7 @@ import os
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -220,6 +220,32 @@ class AuditSettings(Section):
     )
 
 
+class WebSettings(Section):
+    """[web]: the dashboard served by `outreach web`."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="address to listen on; off loopback, cookies are sent over HTTPS only "
+        "(see secure_cookies)",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="port to listen on")
+    secret_file: str = Field(
+        default="",
+        description="key signing session cookies, made at first start; empty: beside the "
+        "SQLite database (with PostgreSQL: give a path)",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=720, description="hours after sign-in until a session ends"
+    )
+    secure_cookies: bool | Literal["auto"] = Field(
+        default="auto",
+        description='send the session cookie over HTTPS only (Secure): "auto" does so when host '
+        "is not loopback; set true behind a TLS proxy on the same machine (host 127.0.0.1 "
+        "while users reach it by https://); false sends it over plain HTTP too (never on an "
+        "open network)",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of outreach; built only through `load_settings`."""
 
@@ -236,6 +262,7 @@ class Settings(BaseSettings):
     inbox: InboxSettings = InboxSettings()
     paths: PathSettings = PathSettings()
     audit: AuditSettings = AuditSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(

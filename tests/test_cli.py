@@ -187,3 +187,9 @@ def test_recipients_set_changes_a_field_and_says_which(sample_csv: Path) -> None
     refused = run("recipients", "set", key, "key=other")
     assert refused.exit_code == 64
     assert "'key' cannot be edited" in refused.output
+
+
+def test_an_id_beyond_the_database_integer_is_refused_by_the_command(project: Path) -> None:
+    refused = run("letters", "show", "3000000000")
+    assert refused.exit_code == 2
+    assert "3000000000 is not in the range 1<=x<=2147483647" in refused.output

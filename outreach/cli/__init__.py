@@ -20,6 +20,10 @@ from outreach.config import Settings, load_settings
 from outreach.db import make_engine, require_current
 from outreach.errors import OutreachError, Problem, RecipientError
 
+# A row id as the CLI takes it: the id columns are 4-byte integers on PostgreSQL, so a larger
+# number is refused here, with click's message, instead of failing in the database.
+ROW_ID = click.IntRange(1, 2**31 - 1)
+
 
 class UserError(click.ClickException):
     """An OutreachError shown as a one-line message with its exit code, never a traceback."""
@@ -128,6 +132,7 @@ def register() -> None:
         recipients,
         replies,
         reports,
+        web,
     )
 
     cli.add_command(database.init)
@@ -145,6 +150,8 @@ def register() -> None:
     cli.add_command(replies.inbox)
     cli.add_command(replies.replies)
     cli.add_command(reports.report)
+    cli.add_command(web.web)
+    cli.add_command(web.users)
 
 
 register()

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import outreach.accounts  # registers the users table (the noqa below covers both)
 import outreach.models  # noqa: F401  (registers the tables on the metadata)
 
 engine: Engine = context.config.attributes["engine"]

@@ -1,0 +1,179 @@
+"""Users and roles (argon2), the `outreach users` commands, the cookie key file, the throttle."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from outreach.accounts import (
+    AccountError,
+    User,
+    UserRole,
+    add_user,
+    disable_user,
+    parse_role,
+    verify_password,
+)
+from outreach.cli import cli
+from outreach.config import Settings
+from outreach.db import session_scope
+from outreach.errors import ConfigError, InputError
+from outreach.models import AuditEvent
+from outreach.web.secret import secret_path, signing_key
+from outreach.web.throttle import Throttle
+from tests.test_web import use_cheap_hashing
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast hashing: these tests check the flow, not the hash's strength."""
+    use_cheap_hashing(monkeypatch)
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_a_user_is_stored_with_an_argon2_hash_only(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        add_user(session, "alice", "a long enough password", UserRole.EDITOR, actor="admin")
+    with Session(engine) as session:
+        user = session.exec(select(User)).one()
+        assert user.password_hash.startswith("$argon2id$")
+        assert "a long enough password" not in user.password_hash
+        assert (user.role, user.disabled) == (UserRole.EDITOR, False)
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "user.add")).one()
+        assert (event.actor, event.subject) == ("admin", "alice")
+
+
+def test_verify_password(sqlite_engine: Engine) -> None:
+    with session_scope(sqlite_engine) as session:
+        add_user(session, "alice", "a long enough password", UserRole.VIEWER, actor="admin")
+    with session_scope(sqlite_engine) as session:
+        user = verify_password(session, "alice", "a long enough password")
+        assert user is not None
+        assert user.name == "alice"
+        assert verify_password(session, "alice", "a long enough passwort") is None
+        assert verify_password(session, "bob", "a long enough password") is None
+        assert verify_password(session, "alice", "x" * 5000) is None
+        disable_user(session, "alice", actor="admin")
+    with session_scope(sqlite_engine) as session:
+        assert verify_password(session, "alice", "a long enough password") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "error", "message"),
+    [
+        ("Alice Smith", "a long enough password", InputError, "user name 'Alice Smith'"),
+        ("alice", "short", InputError, "at least 12 characters"),
+        ("bob", "a long enough password", AccountError, "a user named 'bob' exists already"),
+    ],
+)
+def test_bad_users_are_refused(
+    sqlite_engine: Engine, name: str, password: str, error: type[Exception], message: str
+) -> None:
+    with session_scope(sqlite_engine) as session:
+        add_user(session, "bob", "a long enough password", UserRole.VIEWER, actor="admin")
+    with pytest.raises(error, match=message), session_scope(sqlite_engine) as session:
+        add_user(session, name, password, UserRole.VIEWER, actor="admin")
+
+
+def test_roles_are_ordered() -> None:
+    assert UserRole.APPROVER.allows(UserRole.EDITOR)
+    assert UserRole.EDITOR.allows(UserRole.VIEWER)
+    assert not UserRole.EDITOR.allows(UserRole.APPROVER)
+    assert not UserRole.VIEWER.allows(UserRole.EDITOR)
+    assert parse_role(" Editor ") is UserRole.EDITOR
+    with pytest.raises(InputError, match="choose one of: viewer, editor, approver"):
+        parse_role("admin")
+
+
+def test_users_commands(tmp_path: Path) -> None:
+    assert run("init").exit_code == 0
+    added = run(
+        "users",
+        "add",
+        "alice",
+        "--role",
+        "approver",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert added.output.strip() == "added alice (approver)"
+    prompted = run("users", "add", "bob", "--role", "viewer", input="another long password\n" * 2)
+    assert prompted.exit_code == 0, prompted.output
+    listed = run("users", "list").output.splitlines()
+    assert [line.split()[:3] for line in listed[:2]] == [
+        ["alice", "approver", "active"],
+        ["bob", "viewer", "active"],
+    ]
+    assert run("users", "disable", "bob").output.strip() == "bob is disabled"
+    assert "bob                      viewer    disabled" in run("users", "list").output
+    short = run("users", "add", "carol", "--role", "editor", "--password-stdin", input="short\n")
+    assert short.exit_code == 64
+    assert "at least 12 characters" in short.output
+    again = run(
+        "users",
+        "add",
+        "alice",
+        "--role",
+        "editor",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    assert again.exit_code == 65
+    missing = run("users", "disable", "nobody")
+    assert missing.exit_code == 66
+
+
+def test_the_key_file_is_made_once_private_and_reused(tmp_path: Path) -> None:
+    settings = Settings(database={"url": f"sqlite:///{tmp_path / 'outreach.db'}"})
+    assert secret_path(settings) == tmp_path / "outreach.db.web-secret"
+    key = signing_key(settings)
+    assert len(key) == 64
+    assert stat.S_IMODE(os.stat(tmp_path / "outreach.db.web-secret").st_mode) == 0o600
+    assert signing_key(settings) == key
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    path.write_text("k" * 64, encoding="ascii")
+    path.chmod(0o644)
+    settings = Settings(web={"secret_file": str(path)})
+    with pytest.raises(ConfigError, match=r"can be read by other users: `chmod 600"):
+        signing_key(settings)
+    path.chmod(0o600)
+    path.write_text("short", encoding="ascii")
+    with pytest.raises(ConfigError, match="fewer than 32 characters"):
+        signing_key(settings)
+
+
+def test_postgresql_needs_a_key_file_named() -> None:
+    settings = Settings(database={"url": "postgresql://outreach@db.example.org/outreach"})
+    with pytest.raises(ConfigError, match=r"web.secret_file: set it to a file"):
+        secret_path(settings)
+
+
+def test_the_throttle_counts_failures_in_a_window() -> None:
+    now = [1000.0]
+    throttle = Throttle(limit=3, window=60, clock=lambda: now[0], max_keys=2)
+    for _ in range(3):
+        assert throttle.wait("a") == 0
+        throttle.fail("a")
+    assert throttle.wait("a") == pytest.approx(60)
+    now[0] += 30
+    assert throttle.wait("a") == pytest.approx(30)
+    now[0] += 31
+    assert throttle.wait("a") == 0
+    throttle.fail("b")
+    throttle.fail("c")  # over max_keys: keys without recent failures are dropped first
+    assert len(throttle.failures) <= 2
+    throttle.forget("b")
+    assert "b" not in throttle.failures
