@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dispatch_letters.py
 	$(BIN)/python bench/ingest_inbound.py
 	$(BIN)/python bench/report_time.py
+	$(BIN)/python bench/plan_followups.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache
