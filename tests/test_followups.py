@@ -26,7 +26,8 @@ from outreach.models import (
     SuppressionSource,
 )
 from outreach.planner import create_follow_up, decisions
-from outreach.reports.data import build_report
+from outreach.reports.data import build_report, funnel, matrix, median_days_to_reply, positions
+from outreach.reports.scope import Scope
 from outreach.steps import approve_steps, declare_steps, rules_of, steps_of
 from outreach.suppression import suppress
 from tests.followup_scene import (
@@ -423,3 +424,30 @@ def test_the_report_counts_a_reply_to_a_follow_up_for_its_recipient_once(
     assert row.cells["icj-order"].status == "uncoded"
     assert "emb-fr-us" not in {silent.recipient for silent in report.silent}
     assert sum(day.sent for day in report.timeline) == 4  # three letters and one follow-up
+
+
+def test_without_follow_ups_the_report_reads_the_same_with_the_simpler_queries(
+    engine: Engine, tmp_path: Path
+) -> None:
+    campaign_sent(engine, tmp_path)
+    first = letter_of(engine, "emb-fr-us")
+    answer = receive(engine, reply(first, "We support the first point."), utc(2026, 5, 4, 8))
+    assert answer.id is not None
+    code(engine, answer.id, {"un-fact-finding": "supports"}, SENT)
+    receive(engine, out_of_office(letter_of(engine, "emb-nl-be"), "Away until 22 May 2026."), SENT)
+    with session_scope(engine, write=False) as session:
+        campaign_id = get_campaign(session, NAME).id
+        assert campaign_id is not None
+        figures = []
+        for follow_ups in (True, False):
+            scope = Scope(campaign_id, [], follow_ups=follow_ups)
+            figures.append(
+                (
+                    funnel(session, scope),
+                    positions(session, scope, list(DEMANDS)),
+                    matrix(session, scope, list(DEMANDS)),
+                    median_days_to_reply(session, scope),
+                )
+            )
+    assert figures[0] == figures[1]
+    assert figures[0][0][0].counts["replied"] == 1

@@ -64,7 +64,10 @@ def build_report(
     filters = list(where or [])
     generated = now or clock.now()
     today = today or generated.astimezone(dt.UTC).date()
-    scope = Scope(campaign.id, to_conditions(parse_where(filters)))
+    follow_ups = session.execute(
+        sa.select(sa.exists().where(LETTER.c.campaign_id == campaign.id, LETTER.c.step > 0))
+    ).scalar_one()
+    scope = Scope(campaign.id, to_conditions(parse_where(filters)), follow_ups=bool(follow_ups))
     if appeal is not None:
         demands = {d.key: d.text.get(appeal.default_language, d.key) for d in appeal.demands}
         title = appeal.title.get(appeal.default_language, "")
