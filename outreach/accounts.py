@@ -123,6 +123,35 @@ def disable_user(session: Session, name: str, *, actor: str) -> User:
     return user
 
 
+def update_user(
+    session: Session,
+    name: str,
+    *,
+    role: UserRole | None = None,
+    password: str | None = None,
+    enabled: bool | None = None,
+    actor: str,
+) -> list[str]:
+    """Change a user's role, password or access; returns what changed (audited, never the
+    password). A role takes effect at the user's next request: it is read at every one."""
+    user = get_user(session, name)
+    changed: list[str] = []
+    if role is not None and role is not user.role:
+        user.role = role
+        changed.append(f"role {role.value}")
+    if password is not None:
+        check_password(password)
+        user.password_hash = HASHER.hash(password)
+        changed.append("password")
+    if enabled is not None and enabled == user.disabled:
+        user.disabled = not enabled
+        changed.append("enabled" if enabled else "disabled")
+    if changed:
+        session.add(user)
+        record_event(session, actor, "user.update", name, changes=changed)
+    return changed
+
+
 def list_users(session: Session) -> list[User]:
     """Every user, by name."""
     return list(session.exec(select(User).order_by(col(User.name))))

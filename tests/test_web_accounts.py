@@ -18,6 +18,7 @@ from outreach.accounts import (
     add_user,
     disable_user,
     parse_role,
+    update_user,
     verify_password,
 )
 from outreach.cli import cli
@@ -177,3 +178,43 @@ def test_the_throttle_counts_failures_in_a_window() -> None:
     assert len(throttle.failures) <= 2
     throttle.forget("b")
     assert "b" not in throttle.failures
+
+
+def test_users_set_changes_the_role_the_password_and_enables_again(sqlite_engine: Engine) -> None:
+    with session_scope(sqlite_engine) as session:
+        add_user(session, "dora", "an old long password", UserRole.VIEWER, actor="setup")
+        disable_user(session, "dora", actor="setup")
+    with session_scope(sqlite_engine) as session:
+        changed = update_user(
+            session,
+            "dora",
+            role=UserRole.EDITOR,
+            password="a new long password",
+            enabled=True,
+            actor="admin",
+        )
+    assert changed == ["role editor", "password", "enabled"]
+    with session_scope(sqlite_engine) as session:
+        assert verify_password(session, "dora", "an old long password") is None
+        user = verify_password(session, "dora", "a new long password")
+        assert user is not None
+        assert user.role is UserRole.EDITOR
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "user.update")).one()
+        assert (event.actor, event.subject) == ("admin", "dora")
+        assert "new long" not in event.detail
+
+
+def test_users_set_from_the_command_line(tmp_path: Path) -> None:
+    assert run("init").exit_code == 0
+    run(
+        "users",
+        "add",
+        "erin",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    changed = run("users", "set", "erin", "--role", "approver")
+    assert (changed.exit_code, changed.output.strip()) == (0, "erin: role approver")
+    assert run("users", "set", "erin", "--role", "approver").output.strip() == "erin: no change"

@@ -6,7 +6,14 @@ import sys
 
 import click
 
-from outreach.accounts import UserRole, add_user, disable_user, list_users, parse_role
+from outreach.accounts import (
+    UserRole,
+    add_user,
+    disable_user,
+    list_users,
+    parse_role,
+    update_user,
+)
 from outreach.cli import App, OutreachGroup, pass_app
 from outreach.db import session_scope
 from outreach.errors import InputError
@@ -109,6 +116,38 @@ def list_command(app: App) -> None:
         state = "disabled" if user.disabled else "active"
         app.out.print(f"{user.name:<24} {user.role.value:<9} {state:<8} {user.created_at:%Y-%m-%d}")
     app.out.print(f"{len(rows)} user(s)")
+
+
+@users.command("set")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), help="A new role.")
+@click.option("--password", "new_password", is_flag=True, help="Ask for a new password.")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@click.option("--enable", is_flag=True, help="Let a disabled user sign in again.")
+@pass_app
+def set_command(
+    app: App,
+    name: str,
+    role: str | None,
+    new_password: bool,
+    password_stdin: bool,
+    enable: bool,
+) -> None:
+    """Change a user's role or password, or enable them again.
+
+    Example: outreach users set alice --role approver
+    """
+    password = read_password(password_stdin) if new_password or password_stdin else None
+    with session_scope(app.engine) as session:
+        changed = update_user(
+            session,
+            name,
+            role=parse_role(role) if role else None,
+            password=password,
+            enabled=True if enable else None,
+            actor=app.actor,
+        )
+    app.out.print(f"{name}: {', '.join(changed)}" if changed else f"{name}: no change")
 
 
 @users.command("disable")
