@@ -299,13 +299,14 @@ def set_state(
     record_event(session, actor, f"campaign.{target.value}", campaign.name, reason=reason)
 
 
-def letter_counts(session: Session, campaign_id: int | None) -> dict[str, int]:
-    """Letters by state (every state present, zero when none)."""
-    rows = session.exec(
-        select(LetterRow.state, func.count())
-        .where(LetterRow.campaign_id == campaign_id)
-        .group_by(LetterRow.state)
-    ).all()
+def letter_counts(
+    session: Session, campaign_id: int | None, *, follow_ups_only: bool = False
+) -> dict[str, int]:
+    """Letters by state (every state present, zero when none); or only the follow-ups."""
+    query = select(LetterRow.state, func.count()).where(LetterRow.campaign_id == campaign_id)
+    if follow_ups_only:
+        query = query.where(col(LetterRow.step) > 0)
+    rows = session.exec(query.group_by(LetterRow.state)).all()
     counts = {state.value: 0 for state in LetterState}
     counts.update({LetterState(state).value: number for state, number in rows})
     return counts

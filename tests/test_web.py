@@ -433,3 +433,15 @@ def test_the_campaign_page_shows_its_follow_up_steps(client: TestClient, world: 
         "Step 1: 10 working day(s) after the previous letter, templates <code>followup/</code> "
         "(awaiting approval)" in page
     )
+
+
+def test_the_campaign_page_counts_its_follow_up_letters_by_state(
+    client: TestClient, world: World
+) -> None:
+    with Session(world.engine) as session:
+        campaign_id = get_campaign(session, "test").id
+    (made,) = factory.letters(world.engine, campaign_id, 1, prefix="followup")
+    with world.engine.begin() as connection:
+        connection.execute(sa.update(Letter).where(col(Letter.id) == made).values(step=1))
+    sign_in(client, NAME_OF[UserRole.VIEWER])
+    assert "Follow-up letters: queued 1</p>" in client.get("/campaigns/test").text

@@ -3,7 +3,6 @@ an approver makes (approve, pause, resume) through the same functions as the CLI
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -26,7 +25,6 @@ from outreach.campaign import (
     summarise_plan,
 )
 from outreach.db import session_scope
-from outreach.followup_listing import follow_up_rows
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState
 from outreach.steps import steps_of
@@ -79,12 +77,9 @@ def campaign_page(request: Request, user: User) -> Response:
         campaign = get_campaign(session, name)
         data = summary(session, campaign)
         steps = steps_of(session, campaign.id)
-        # Read only: what `outreach campaign followups` lists, counted by status.
-        followups = (
-            Counter(row.status for row in follow_up_rows(session, campaign, clock.now()))
-            if steps
-            else Counter()
-        )
+        # The follow-up letters by state: one grouped query. The full listing, which applies
+        # the rule to every thread, is `outreach campaign followups` (too slow for a page).
+        followups = letter_counts(session, campaign.id, follow_ups_only=True)
     return render(
         request,
         "campaign.html",
@@ -92,7 +87,7 @@ def campaign_page(request: Request, user: User) -> Response:
             "title": f"Campaign {campaign.name}",
             **data,
             "steps": steps,
-            "followups": sorted(followups.items()),
+            "followups": [(state, n) for state, n in followups.items() if n],
             "segment": segment_of(campaign),
             "closed": sorted(closed_of(campaign)),
             "pausable": campaign.state in PAUSABLE,
