@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from outreach.audit import record_event
 from outreach.errors import InputError, RecipientError
+from outreach.models import Recipient
 from outreach.recipients.importer import update_row
 from outreach.recipients.record import RECORD_FIELDS
 from outreach.recipients.table import column_values, get_recipient
@@ -16,6 +17,21 @@ from outreach.recipients.validation import validate_row
 
 # The key names the recipient everywhere (letters, audit, erasure): it is never edited.
 EDITABLE = tuple(name for name in RECORD_FIELDS if name != "key")
+
+
+def field_texts(row: Recipient) -> dict[str, str]:
+    """The editable fields as text, as a file would give them: lists a|b|c, dates ISO, "" for
+    none. What the edit form shows, and what the record is validated from before a change."""
+    texts: dict[str, str] = {}
+    for name in EDITABLE:
+        value = getattr(row, name)
+        if value is None:
+            texts[name] = ""
+        elif isinstance(value, dt.date):
+            texts[name] = value.isoformat()
+        else:
+            texts[name] = str(getattr(value, "value", value))  # an enum by its stored value
+    return texts
 
 
 def parse_changes(items: list[str]) -> dict[str, str]:
@@ -46,17 +62,8 @@ def edit_recipient(
     if unknown:
         raise InputError(f"{unknown[0]!r} cannot be edited; the fields are: {', '.join(EDITABLE)}")
     row = get_recipient(session, key)
-    fields: dict[str, object] = {}
-    for name in RECORD_FIELDS:
-        value = getattr(row, name)
-        if value is None or value == "":
-            continue
-        fields[name] = value.isoformat() if isinstance(value, dt.date) else value
-    for name, value in changes.items():
-        if value == "":
-            fields.pop(name, None)
-        else:
-            fields[name] = value
+    texts = {"key": row.key, **field_texts(row), **changes}
+    fields = {name: value for name, value in texts.items() if value != ""}
     result = validate_row(fields, source=f"recipient {key}", line=None)
     if isinstance(result, list):
         raise RecipientError(

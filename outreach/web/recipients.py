@@ -14,8 +14,8 @@ from starlette.routing import Route
 from outreach import clock
 from outreach.accounts import User, UserRole
 from outreach.db import session_scope
-from outreach.models import Recipient, SuppressionSource
-from outreach.recipients.edit import EDITABLE, edit_recipient
+from outreach.models import SuppressionSource
+from outreach.recipients.edit import EDITABLE, edit_recipient, field_texts
 from outreach.recipients.segment import FIELDS, Condition, column, parse_where, to_conditions
 from outreach.recipients.table import count_recipients, get_recipient, iter_recipients, to_json
 from outreach.suppression import find_suppression, list_suppressions, suppress, unsuppress
@@ -78,25 +78,11 @@ def recipient_page(request: Request, user: User) -> Response:
             "recipient": row,
             "data": data,
             "suppression": entry,
-            "editable": editable_values(row),
+            "editable": field_texts(row),
             "may_edit": user.role.allows(UserRole.EDITOR),
             "may_lift": user.role.allows(UserRole.APPROVER),
         },
     )
-
-
-def editable_values(row: Recipient) -> dict[str, str]:
-    """The editable fields as the form shows them: lists a|b|c, dates ISO, empty for none."""
-    values: dict[str, str] = {}
-    for name in EDITABLE:
-        value = getattr(row, name)
-        if value is None:
-            values[name] = ""
-        elif hasattr(value, "isoformat"):
-            values[name] = value.isoformat()
-        else:
-            values[name] = str(getattr(value, "value", value))
-    return values
 
 
 @action(UserRole.EDITOR)
@@ -104,7 +90,7 @@ def edit_recipient_fields(request: Request, user: User, form: FormData) -> Respo
     """Save the fields changed in the form: validated as an import is, all or nothing."""
     key = request.path_params["key"]
     with session_scope(dashboard(request).engine) as session:
-        current = editable_values(get_recipient(session, key))
+        current = field_texts(get_recipient(session, key))
         # Only the fields the form carries: a field left out is not a field emptied.
         changes = {
             name: submitted
