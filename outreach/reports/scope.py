@@ -117,22 +117,21 @@ class Scope:
         (position.letter_id index). One join of positions to letters let SQLite scan them all.
         """
 
-        def coded(letter_id: sa.ColumnElement[Any]) -> sa.Select[Any]:
-            return sa.select(POSITION.c.coded_at).where(
+        def on_demand(letter_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+            return [
                 POSITION.c.letter_id == letter_id,
                 POSITION.c.demand_key == demand,
                 POSITION.c.current.is_(True),
-            )
+            ]
 
-        last_coded = (
-            coded(FOLLOW_UP.c.id)
-            .order_by(POSITION.c.coded_at.desc())
-            .limit(1)
-            .correlate(FOLLOW_UP)
-            .scalar_subquery()
-        )
         holder: sa.ColumnElement[Any] = LETTER.c.id
         if self.follow_ups:
+            last_coded = (
+                sa.select(sa.func.max(POSITION.c.coded_at))
+                .where(*on_demand(FOLLOW_UP.c.id))
+                .correlate(FOLLOW_UP)
+                .scalar_subquery()
+            )
             holder = (
                 sa.select(FOLLOW_UP.c.id)
                 .where(self.in_thread())
@@ -143,11 +142,7 @@ class Scope:
             )
         return (
             sa.select(sa.type_coerce(POSITION.c.stance, sa.String))
-            .where(
-                POSITION.c.letter_id == holder,
-                POSITION.c.demand_key == demand,
-                POSITION.c.current.is_(True),
-            )
+            .where(*on_demand(holder))
             .order_by(POSITION.c.coded_at.desc(), POSITION.c.id.desc())
             .limit(1)
             .correlate(LETTER)
