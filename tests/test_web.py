@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,8 @@ from outreach.suppression import suppress
 from outreach.web.app import create_app
 from tests import factory
 from tests.test_inbox import DATA, sent_letters
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -69,12 +70,6 @@ def use_cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
         accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
     accounts.dummy_hash.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast hashing in every test of this module."""
-    use_cheap_hashing(monkeypatch)
 
 
 def web_settings(tmp_path: Path) -> Settings:
@@ -120,29 +115,9 @@ def populate(engine: Engine, settings: Settings) -> World:
     return World(engine, settings, reply, unmatched, unknown, sent.letter_id)
 
 
-@pytest.fixture
-def world(sqlite_engine: Engine, tmp_path: Path) -> World:
-    """The populated SQLite database (route × role tests do not differ by dialect)."""
-    settings = web_settings(tmp_path)
-    return populate(sqlite_engine, settings)
-
-
-@pytest.fixture
-def both_world(engine: Engine, tmp_path: Path) -> World:
-    """The populated database on SQLite and on PostgreSQL."""
-    return populate(engine, web_settings(tmp_path))
-
-
 def client_for(world: World, **options: object) -> TestClient:
     """A test client of a fresh app on the world's database."""
     return TestClient(create_app(world.engine, world.settings), **options)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    """A client, not signed in."""
-    with client_for(world) as running:
-        yield running
 
 
 def token_of(client: TestClient, path: str = "/signin") -> str:

@@ -28,13 +28,8 @@ from outreach.errors import ConfigError, InputError
 from outreach.models import AuditEvent
 from outreach.web.secret import secret_path, signing_key
 from outreach.web.throttle import Throttle
-from tests.test_web import use_cheap_hashing
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast hashing: these tests check the flow, not the hash's strength."""
-    use_cheap_hashing(monkeypatch)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def run(*args: str, input: str | None = None) -> Result:

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy.engine import Engine
 
 from outreach.web.app import create_app
-from tests.test_web import PASSWORD, World, populate, use_cheap_hashing, web_settings
+from tests.test_web import PASSWORD, World
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -35,10 +34,13 @@ FLAGS = [
 # Read at import: the suite's autouse fixture removes every OUTREACH_* variable before a test.
 SHOTS = os.environ.get("OUTREACH_SCREENSHOTS")
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason=f"{CHROMIUM} is missing (scripts/system-deps.sh installs it; on CI this fails)",
-)
+pytestmark = [
+    pytest.mark.usefixtures("cheap_hashing"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason=f"{CHROMIUM} is missing (scripts/system-deps.sh installs it; on CI this fails)",
+    ),
+]
 
 
 def free_port() -> int:
@@ -46,17 +48,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast hashing: the test checks the pages, not the hash's strength."""
-    use_cheap_hashing(monkeypatch)
-
-
-@pytest.fixture
-def world(sqlite_engine: Engine, tmp_path: Path) -> World:
-    return populate(sqlite_engine, web_settings(tmp_path))
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from outreach.accounts import disable_user
@@ -22,31 +19,11 @@ from tests.test_web import (
     audit,
     client_for,
     error_of,
-    populate,
     sign_in,
     token_of,
-    use_cheap_hashing,
-    web_settings,
 )
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast hashing: these tests check the flow, not the hash's strength."""
-    use_cheap_hashing(monkeypatch)
-
-
-@pytest.fixture
-def world(sqlite_engine: Engine, tmp_path: Path) -> World:
-    """The populated SQLite database of test_web.py."""
-    return populate(sqlite_engine, web_settings(tmp_path))
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    """A client, not signed in."""
-    with client_for(world) as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def test_sign_in_sets_a_signed_httponly_samesite_cookie(client: TestClient, world: World) -> None:

@@ -4,38 +4,18 @@ domain's `resolve_letter`); failed and deferred letters are shown with what they
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlmodel import col
 from starlette.testclient import TestClient
 
 from outreach.models import Letter, LetterState
 from outreach.web.letters import ADVICE
 from tests import factory
-from tests.test_web import World, client_for, populate, sign_in, use_cheap_hashing, web_settings
+from tests.test_web import World, sign_in
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast hashing: these tests check the pages, not the hash's strength."""
-    use_cheap_hashing(monkeypatch)
-
-
-@pytest.fixture
-def world(sqlite_engine: Engine, tmp_path: Path) -> World:
-    """The populated database of test_web.py (these pages do not differ by dialect)."""
-    return populate(sqlite_engine, web_settings(tmp_path))
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    """A client, not signed in."""
-    with client_for(world) as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ with a message, on SQLite and on PostgreSQL, never a 500."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,14 @@ from tests.test_web import (
     NAME_OF,
     World,
     audit,
-    client_for,
     error_of,
     populate,
     sign_in,
     token_of,
-    use_cheap_hashing,
     web_settings,
 )
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 LARGEST = 2**31 - 1  # the largest id: the id columns are PostgreSQL's four-byte INTEGER
 BEYOND = 2**31
@@ -31,23 +30,10 @@ READERS = [UserRole.VIEWER, UserRole.APPROVER]
 NUL_REFUSED = "control characters are not allowed"
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast hashing: these tests check the input, not the hash's strength."""
-    use_cheap_hashing(monkeypatch)
-
-
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> World:
     """The populated database of test_web.py, on SQLite and on PostgreSQL."""
     return populate(engine, web_settings(tmp_path))
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    """A client, not signed in."""
-    with client_for(world) as running:
-        yield running
 
 
 def post(client: TestClient, token: str, path: str, form: dict[str, str]) -> tuple[int, str]:
