@@ -231,6 +231,25 @@ class Dovecot:
             )
         return stdout.decode(errors="replace")
 
+    # What a subclass changes (tests/mailloop.py adds LMTP and Sieve); the rest is shared.
+    instance = "outreach-test"
+    protocols = "imap"
+
+    def _extra_settings(self) -> str:
+        """Top-level settings added to the shared ones (each line ending in a newline)."""
+        return ""
+
+    def _userdb(self) -> str:
+        """The userdb block's body: every user is the one mail user, at home in the root."""
+        return (
+            "  driver = static\n"
+            f"  args = uid={self.mail_uid} gid={self.mail_gid} home={self.root}/home/%u\n"
+        )
+
+    def _extra_sections(self) -> str:
+        """Sections added after the IMAP service."""
+        return ""
+
     def _config(self) -> str:
         root = self.root
         chroot = "" if os.geteuid() == 0 else "  chroot =\n"
@@ -240,10 +259,10 @@ class Dovecot:
         anvil += "}\n" if os.geteuid() == 0 else "  chroot =\n}\n"
         return f"""\
 # Self-contained test configuration (Dovecot 2.3 syntax; no !include of /etc/dovecot).
-instance_name = outreach-test-{self.port}
+instance_name = {self.instance}-{self.port}
 base_dir = {root}/run
 state_dir = {root}/state
-protocols = imap
+protocols = {self.protocols}
 listen = {HOST}
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
@@ -258,16 +277,14 @@ auth_mechanisms = plain login
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
-# Every user name exists, with the one password: the recipe's passwd-file is re-read at most
+{self._extra_settings()}# Every user name exists, with the one password: the recipe's passwd-file is re-read at most
 # once a second, too slow for a fresh user per test.
 passdb {{
   driver = static
   args = password={self.password}
 }}
 userdb {{
-  driver = static
-  args = uid={self.mail_uid} gid={self.mail_gid} home={root}/home/%u
-}}
+{self._userdb()}}}
 namespace inbox {{
   inbox = yes
   separator = /
@@ -283,7 +300,7 @@ service imap-login {{
     ssl = yes
   }}
 }}
-{anvil}"""
+{self._extra_sections()}{anvil}"""
 
 
 @pytest.fixture(scope="session", name="dovecot")

@@ -259,59 +259,26 @@ class LoopDovecot(Dovecot):
             self.stop()
             pytest.fail(f"Dovecot LMTP did not listen on {HOST}:{self.lmtp_port}:\n{self.logs()}")
 
-    def _config(self) -> str:
-        root = self.root
-        chroot = "" if os.geteuid() == 0 else "  chroot =\n"
-        return f"""\
-# Self-contained test configuration (Dovecot 2.3 syntax; no !include of /etc/dovecot).
-instance_name = outreach-mailloop-{self.port}
-base_dir = {root}/run
-state_dir = {root}/state
-protocols = imap lmtp
-listen = {HOST}
-hostname = {HOSTNAME}
-log_path = {root}/dovecot.log
-info_log_path = {root}/dovecot.log
-default_login_user = {self._login_user}
-default_internal_user = {self._internal_user}
-default_internal_group = {self._internal_group}
-ssl = yes
-ssl_cert = <{root}/cert.pem
-ssl_key = <{root}/key.pem
-ssl_min_protocol = TLSv1.2
-auth_mechanisms = plain login
-auth_failure_delay = 0
-mail_location = maildir:~/Maildir
-first_valid_uid = 1
-recipient_delimiter = +
-lmtp_save_to_detail_mailbox = no
-postmaster_address = postmaster@example.org
-# Sieve's vacation replies leave through the private Postfix.
-submission_host = {HOST}:{self.submission_port}
-passdb {{
-  driver = static
-  args = password={self.password}
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {self.userdb}
-}}
-namespace inbox {{
-  inbox = yes
-  separator = /
-}}
-service imap-login {{
-{chroot}  inet_listener imap {{
-    address = {HOST}
-    port = {self.starttls_port}
-  }}
-  inet_listener imaps {{
-    address = {HOST}
-    port = {self.port}
-    ssl = yes
-  }}
-}}
-service lmtp {{
+    instance = "outreach-mailloop"
+    protocols = "imap lmtp"
+
+    def _extra_settings(self) -> str:
+        """Plus-addressing, and Sieve's vacation replies sent through the private Postfix."""
+        return (
+            f"hostname = {HOSTNAME}\n"
+            "recipient_delimiter = +\n"
+            "lmtp_save_to_detail_mailbox = no\n"
+            "postmaster_address = postmaster@example.org\n"
+            f"submission_host = {HOST}:{self.submission_port}\n"
+        )
+
+    def _userdb(self) -> str:
+        """Only the listed mailboxes exist: LMTP refuses any other, and Postfix bounces it."""
+        return f"  driver = passwd-file\n  args = username_format=%u {self.userdb}\n"
+
+    def _extra_sections(self) -> str:
+        """LMTP on loopback, with Sieve."""
+        return f"""service lmtp {{
   inet_listener lmtp {{
     address = {HOST}
     port = {self.lmtp_port}
@@ -322,11 +289,6 @@ protocol lmtp {{
 }}
 plugin {{
   sieve = file:~/sieve;active=~/.dovecot.sieve
-}}
-service anvil {{
-{chroot}  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
 }}
 """
 
