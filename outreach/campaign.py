@@ -14,9 +14,10 @@ from sqlmodel import Session, col, func, select
 
 from outreach import clock
 from outreach.audit import record_event
-from outreach.calendar import RecipientCalendar, SendWindow, parse_window
+from outreach.calendar import RecipientCalendar, SendWindow, parse_closed, parse_window
 from outreach.eligibility import why_not_sendable
 from outreach.errors import InputError, LetterError, NotFoundError, OutreachError, StateError
+from outreach.followup_preview import Thread
 from outreach.letter import Composer, Letter
 from outreach.message import domain_of, new_message_id, new_token
 from outreach.models import Campaign, CampaignState, LetterState, Recipient
@@ -108,7 +109,7 @@ def segment_of(campaign: Campaign) -> list[str]:
 
 def closed_of(campaign: Campaign) -> frozenset[dt.date]:
     """The campaign's closed dates."""
-    return frozenset(dt.date.fromisoformat(d) for d in campaign.closed_dates.split("|") if d)
+    return parse_closed(campaign.closed_dates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,7 @@ class PlanSummary:
     states: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     samples: dict[str, Letter] = field(default_factory=dict)
+    threads: dict[str, Thread] = field(default_factory=dict)  # for samples of the follow-ups
     problems: list[str] = field(default_factory=list)
     suppressed: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
@@ -221,6 +223,10 @@ class PlanSummary:
             language = planned.letter.language
             self.languages[language] += 1
             self.samples.setdefault(language, planned.letter)
+            if language not in self.threads:
+                self.threads[language] = Thread.of_letter(
+                    planned.recipient, planned.letter, planned.send_after
+                )
             moment = planned.send_after
             self.first = moment if self.first is None else min(self.first, moment)
             self.last = moment if self.last is None else max(self.last, moment)

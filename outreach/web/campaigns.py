@@ -25,6 +25,7 @@ from outreach.campaign import (
     summarise_plan,
 )
 from outreach.db import session_scope
+from outreach.followup_preview import Schedule, step_samples
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState
 from outreach.steps import steps_of
@@ -110,6 +111,13 @@ def preview_page(request: Request, user: User) -> Response:
         preview = summarise_plan(
             plan_letters(session, campaign, composer, clock.now()), listed=MAX_LISTED
         )
+        # Follow-ups are seen before they go too: one sample per step and language.
+        follow_ups = step_samples(
+            composer,
+            steps_of(session, campaign.id),
+            preview.threads.values(),
+            Schedule.of(campaign),
+        )
     return render(
         request,
         "preview.html",
@@ -118,6 +126,7 @@ def preview_page(request: Request, user: User) -> Response:
             "campaign": campaign,
             "segment": segment_of(campaign),
             "preview": preview,
+            "follow_ups": follow_ups,
             "may_approve": campaign.state is CampaignState.DRAFT
             and user.role.allows(UserRole.APPROVER),
         },
