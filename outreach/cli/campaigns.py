@@ -11,8 +11,10 @@ from sqlmodel import col, select
 
 from outreach import clock
 from outreach.campaign import (
+    CampaignError,
     PlanSummary,
     approve_campaign,
+    campaign_lint,
     create_campaign,
     get_campaign,
     letter_counts,
@@ -22,12 +24,14 @@ from outreach.campaign import (
     set_state,
 )
 from outreach.cli import App, OutreachGroup, pass_app
+from outreach.cli.lint import count_warnings, print_warnings
 from outreach.cli.recipients import where_option
 from outreach.db import session_scope
 from outreach.errors import InputError, StateError
 from outreach.followup import parse_after
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState, LetterState
+from outreach.recipients.lint import blocked_by, empty_segment, refusal
 from outreach.steps import DEFAULT_TEMPLATE, approve_steps, declare_steps, steps_of
 
 
@@ -124,6 +128,11 @@ def create_command(
             actor=app.actor,
             every_day=every_day,
         )
+        if segment_size(session, created) == 0:
+            warning = empty_segment(list(where))
+            click.echo(f"warning: {warning}")
+            if blocked_by([warning], app.settings.checks.block):
+                raise CampaignError(refusal([warning], "creating it", "no campaign was created"))
         steps = []
         if followup_after is not None:
             session.flush()
@@ -173,14 +182,18 @@ def list_command(app: App, as_json: bool) -> None:
 @click.argument("name")
 @pass_app
 def check_command(app: App, name: str) -> None:
-    """Render every letter of the campaign and show when each would leave; exit 1 on a problem.
+    """Render every letter of the campaign, show when each would leave, warn of data mistakes.
+
+    Exit status 1 on a problem, or on a data warning that checks.block makes blocking.
 
     Example: outreach campaign check spring-2026
     """
     with session_scope(app.engine, write=False) as session:
         chosen = get_campaign(session, name)
         composer = Composer.load(app.settings, chosen.appeal_slug)
-        plan = PlanSummary(listed=0)  # every problem is printed as it is found
+        # Every problem is printed as it is found; the data warnings after the letters.
+        lint = campaign_lint(session, chosen, composer)
+        plan = PlanSummary(listed=0, lint=lint)
         with app.progress("checking letters", segment_size(session, chosen)) as advance:
             for planned in plan_letters(session, chosen, composer, clock.now()):
                 advance()
@@ -189,6 +202,7 @@ def check_command(app: App, name: str) -> None:
                     click.echo(f"problem: {planned.reason}")
                 elif planned.state is LetterState.SUPPRESSED:
                     click.echo(f"not written to: {planned.recipient.key}: {planned.reason}")
+    print_warnings(lint.warnings)
     app.out.print(
         f"segment: {' AND '.join(segment_of(chosen)) or 'everyone'}; window {chosen.window}"
     )
@@ -200,8 +214,11 @@ def check_command(app: App, name: str) -> None:
         )
     if plan.states["suppressed"]:
         app.out.print(f"not written to: {plan.states['suppressed']}")
+    blocked = count_warnings(app, lint.warnings, "approval")
     if plan.states["skipped"]:
         app.out.print(f"{plan.states['skipped']} problem(s)")
+        sys.exit(1)
+    if blocked:
         sys.exit(1)
     app.out.print("no problems")
 
@@ -231,15 +248,21 @@ def approve_command(app: App, name: str, skip_problems: bool) -> None:
                 )
             app.out.print(f"approved {steps} follow-up step(s) of {name}")
             return
-        with app.progress("making letters", segment_size(session, chosen)) as advance:
-            counts = approve_campaign(
-                session,
-                chosen,
-                composer,
-                actor=app.actor,
-                skip_problems=skip_problems,
-                advance=advance,
-            )
+        lint = campaign_lint(session, chosen, composer)
+        try:
+            with app.progress("making letters", segment_size(session, chosen)) as advance:
+                counts = approve_campaign(
+                    session,
+                    chosen,
+                    composer,
+                    actor=app.actor,
+                    skip_problems=skip_problems,
+                    advance=advance,
+                    lint=lint,
+                )
+        finally:  # shown whether the approval goes through or is refused
+            print_warnings(lint.warnings)
+            count_warnings(app, lint.warnings, "approval")
     app.out.print(
         f"approved {name}: {counts['queued']} letter(s) queued, {counts['suppressed']} not written "
         f"to, {counts['skipped']} without a letter"
