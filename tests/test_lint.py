@@ -60,11 +60,16 @@ def lint(records: list[RecipientRecord], composer: Composer) -> list[str]:
     return [str(warning) for warning in linter.warnings]
 
 
+def among_the_list(tmp_path: Path, composer: Composer, row: str) -> list[str]:
+    """The warnings of the design notes' list with one more row."""
+    return lint(read(tmp_path, [*LIST, row]), composer)
+
+
 def test_a_courtesy_title_in_the_given_name_is_a_warning(
     tmp_path: Path, composer: Composer
 ) -> None:
     row = embassy("emb-fr-be", "f", "Mr. Sophie", "Lambert", "a.fr-be@example.org", "fr")
-    assert lint(read(tmp_path, [*LIST, row]), composer) == [
+    assert among_the_list(tmp_path, composer, row) == [
         'emb-fr-be: given_name: "Mr. Sophie" contains the title "Mr.", which the form of '
         "address adds itself: remove it from the name (set courtesy_title and gender instead)"
     ]
@@ -100,7 +105,7 @@ def test_a_name_that_only_begins_like_a_title_is_no_warning(
     tmp_path: Path, composer: Composer, given: str
 ) -> None:
     row = embassy("emb-x", "f", given, "Exemple", "a.x@example.org", "fr")
-    assert lint(read(tmp_path, [*LIST, row]), composer) == []
+    assert among_the_list(tmp_path, composer, row) == []
 
 
 def test_the_titles_cover_every_language_of_the_forms_of_address() -> None:
@@ -113,7 +118,7 @@ def test_a_given_name_in_capitals_among_mixed_case_names_is_a_warning(
     tmp_path: Path, composer: Composer
 ) -> None:
     row = embassy("emb-fr-be", "f", "SOPHIE", "Lambert", "a.fr-be@example.org", "fr")
-    assert lint(read(tmp_path, [*LIST, row]), composer) == [
+    assert among_the_list(tmp_path, composer, row) == [
         'emb-fr-be: given_name: "SOPHIE" is in capitals, unlike 7 of the 8 given names in the '
         'list: write it as a letter should print it, e.g. "Sophie"'
     ]
@@ -146,7 +151,7 @@ def test_a_given_name_equal_to_the_family_name_is_a_warning(
     tmp_path: Path, composer: Composer
 ) -> None:
     row = embassy("emb-fr-be", "m", "Lambert", "lambert", "a.fr-be@example.org", "fr")
-    assert lint(read(tmp_path, [*LIST, row]), composer) == [
+    assert among_the_list(tmp_path, composer, row) == [
         'emb-fr-be: given_name: given_name and family_name are both "lambert": correct the '
         "one that is wrong"
     ]
@@ -156,7 +161,7 @@ def test_an_unknown_gender_where_the_language_has_no_neutral_form_is_a_warning(
     tmp_path: Path, composer: Composer
 ) -> None:
     row = embassy("emb-de-be", "unknown", "Alex", "Beispiel", "a.de-be@example.org", "de|en")
-    assert lint(read(tmp_path, [*LIST, row]), composer) == [
+    assert among_the_list(tmp_path, composer, row) == [
         "emb-de-be: gender: unknown, but the role ambassador has no neutral form of address in "
         "de, so the letter is written in en instead: set gender to m or f"
     ]
@@ -168,14 +173,14 @@ def test_an_unknown_gender_with_a_neutral_form_in_the_letters_language_is_no_war
 ) -> None:
     # "H.E.", "Son Excellence", "Su Excelencia": reviewed neutral forms of an ambassador.
     row = embassy("emb-x-be", "unknown", "Alex", "Beispiel", "a.x-be@example.org", languages)
-    assert lint(read(tmp_path, [*LIST, row]), composer) == []
+    assert among_the_list(tmp_path, composer, row) == []
 
 
 def test_a_domain_one_letter_from_a_common_one_is_a_warning(
     tmp_path: Path, composer: Composer
 ) -> None:
     row = embassy("emb-fr-be", "f", "Sophie", "Lambert", "ambassade.fr-be@exampel.org", "fr")
-    assert lint(read(tmp_path, [*LIST, row]), composer) == [
+    assert among_the_list(tmp_path, composer, row) == [
         "emb-fr-be: email: the domain exampel.org is one letter away from example.org, which 6 "
         "recipients use: correct ambassade.fr-be@exampel.org if it is a typing mistake"
     ]
