@@ -204,8 +204,7 @@ def approve_campaign(
 ) -> dict[str, int]:
     """Create every letter of the campaign, frozen as it will be sent; all or nothing.
 
-    `lint` collects the data warnings (the caller may pass one to print them); those that
-    `checks.block` names refuse the approval.
+    `lint` (made here if not given) collects the data warnings; `checks.block` ones refuse.
     """
     if campaign.state is not CampaignState.DRAFT:
         raise StateError(f"campaign {campaign.name} is {campaign.state}: only a draft is approved")
