@@ -1,135 +1,21 @@
-"""The human-written part of a reply: HTML to text, un-flowing, quote stripping, language."""
+"""The human-written part of a reply: quoted original and signature stripped; its language."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from functools import cache
-from html.parser import HTMLParser
 from typing import Any
 
 from mailparser_reply import EmailMessage  # type: ignore[import-untyped]
 from mailparser_reply.constants import MAIL_LANGUAGES  # type: ignore[import-untyped]
 
-__all__ = ["detect_language", "html_to_text", "strip_reply", "unflow"]
+__all__ = ["MAX_STRIP_CHARS", "detect_language", "strip_reply"]
 
 # Cap on the text handed to regex-based stripping and language detection: their cost
 # grows with input length, and an answer longer than this is not a quick reply anyway.
 MAX_STRIP_CHARS = 60_000
 _LANGUAGE_MIN_CONFIDENCE = 0.9
-
-_SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
-_BLOCK_TAGS = frozenset(
-    {
-        "p",
-        "div",
-        "tr",
-        "li",
-        "ul",
-        "ol",
-        "table",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "pre",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "dd",
-        "dt",
-        "dl",
-        "center",
-    }
-)
-_OUTLOOK_SEPARATOR = "_" * 32
-
-
-class _TextExtractor(HTMLParser):
-    """Renders HTML as plain text; blockquotes become '> ' lines so quotes strip uniformly."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
-        self.current: list[str] = []
-        self.skip = 0
-        self.quote = 0
-
-    def _flush(self) -> None:
-        text = " ".join("".join(self.current).split())
-        self.current = []
-        prefix = "> " * min(self.quote, 5)  # deeper levels add nothing but cost
-        self.lines.append(prefix + text if text else prefix.rstrip())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip += 1
-            return
-        attributes = {k: (v or "") for k, v in attrs}
-        if tag == "br":
-            self._flush()
-        elif tag == "hr" or attributes.get("id") in {"divRplyFwdMsg", "appendonsend"}:
-            # Outlook Web marks the start of the quoted original with these.
-            self._flush()
-            self.lines.append(_OUTLOOK_SEPARATOR)
-        elif tag == "blockquote":
-            self._flush()
-            self.quote += 1
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "blockquote":
-            self._flush()
-            self.quote = max(0, self.quote - 1)
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.current.append(data.replace("\xa0", " "))
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML body (stdlib parser; never executes or fetches anything)."""
-    parser = _TextExtractor()
-    parser.feed(html[: MAX_STRIP_CHARS * 4])
-    parser.close()
-    parser._flush()
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(parser.lines)).strip()
-
-
-def unflow(text: str, delsp: bool = False) -> str:
-    """Join format=flowed soft line breaks (RFC 3676 §4.2); the signature line '-- ' stays."""
-    out: list[str] = []
-    buffer = ""
-    buffer_depth = -1
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        depth = len(line) - len(line.lstrip(">"))
-        content = line[depth:]
-        if content.startswith(" "):
-            content = content[1:]  # space-stuffing (RFC 3676 §4.4)
-        if buffer_depth not in (-1, depth):
-            out.append(">" * buffer_depth + (" " if buffer_depth else "") + buffer)
-            buffer, buffer_depth = "", -1
-        buffer_depth = depth
-        flowed = content.endswith(" ") and content != "-- "
-        if flowed:
-            buffer += content[:-1] if delsp else content
-            continue
-        buffer += content
-        out.append(">" * depth + (" " if depth else "") + buffer)
-        buffer, buffer_depth = "", -1
-    if buffer_depth != -1:
-        out.append(">" * buffer_depth + (" " if buffer_depth else "") + buffer)
-    return "\n".join(out)
-
 
 # Reply headers of languages mail-parser-reply lacks (Russian), and generic forms.
 _EXTRA_HEADERS = re.compile(
