@@ -11,10 +11,18 @@ from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
-from outreach.inbox.dsn import Recipient, is_temporary, read_report
+from outreach.inbox.dsn import (
+    DISPOSITION_TYPES,
+    STATUS_TYPES,
+    Disposition,
+    Recipient,
+    is_temporary,
+    read_disposition,
+    read_report,
+)
 from outreach.inbox.headers import Envelope
 
-__all__ = ["BounceFacts", "Finding", "bounce_origin", "detect_bounce"]
+__all__ = ["BounceFacts", "Finding", "Origin", "bounce_origin", "detect_bounce"]
 
 # flufl.bounce logs every detector exception with a traceback; we catch them ourselves.
 logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
@@ -33,11 +41,24 @@ _BOUNCE_SUBJECT = re.compile(
     r"|delayed mail|warning: could not send|no entregado|не доставлено",
     re.IGNORECASE,
 )
+# The subjects mail servers give their own notices, at the start (a person's "Re:" or "Fwd:"
+# of one is no notice): enough to look further only together with the wording of the body.
+_NOTICE_SUBJECT = re.compile(
+    r"^\s*(?:undeliver(?:able|ed)\b|returned mail\b|mail delivery (?:failed|failure|warning)"
+    r"|delivery (?:status notification|failure|failed|has failed|problem|warning)"
+    r"|non[- ]?delivery\b|mail could not be delivered|message (?:delivery failure|not delivered)"
+    r"|failure notice|mail error\b|delivery notification|nicht zustellbar|unzustellbar"
+    r"|non remis|non distribuable|no entregado|не доставлено)",
+    re.IGNORECASE,
+)
 _BOUNCE_BODY = re.compile(
-    r"could not be delivered|couldn't be delivered|wasn't delivered|was not delivered"
-    r"|delivery to the following recipient|permanent (?:fatal )?error|i've given up"
-    r"|undeliverable|mailbox (?:does not exist|unavailable|full)|user unknown"
-    r"|address(?:es)? failed|delivery has failed|could not be delivered for more than",
+    r"(?:could not|couldn't|cannot|can't|wasn't|was not) be(?:en)? delivered|could not deliver"
+    r"|unable to deliver|delivery to the following recipients? failed|failed recipient"
+    r"|permanent (?:fatal )?error|i've given up|undeliverable|non-delivery"
+    r"|mailbox (?:does not exist|unavailable|full)|user unknown|unknown user"
+    r"|address(?:es)? failed|delivery has failed|has been postponed|automatically rejected"
+    r"|n'a pas pu [eê]tre (?:d[ée]livr|remis|distribu)|konnte nicht zugestellt werden"
+    r"|не (?:может быть|было|удалось) доставлен|no (?:se )?pudo (?:ser )?entregar",
     re.IGNORECASE,
 )
 # "550 5.1.1": an SMTP reply code followed by an RFC 3463 enhanced status code.
@@ -46,10 +67,23 @@ _BARE_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _ADDRESS = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
 )
+_TO_LINE = re.compile(r"^[ \t>]*To:[ \t]*((?:[^\r\n]|\r?\n[ \t]){1,2000})", re.IGNORECASE | re.M)
+# Where a notice's own text ends and the original it quotes begins: the markers MTAs write
+# ("------ This is a copy of the message", "--- Below this line is a copy of the message.",
+# "---- Header of the source mail attached ----"), or the first trace field of a header.
+_QUOTED_ORIGINAL = re.compile(
+    r"^[ \t]*-{2,}.{0,40}(?:copy of the (?:original )?message|original message|returned mail"
+    r"|header of the|headers? (?:and|of)|message follows|source mail)"
+    r"|^(?:Received|Return-Path|DKIM-Signature|MIME-Version|Message-ID):[ \t]",
+    re.IGNORECASE | re.M,
+)
 _MESSAGE_ID_LINE = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^<>\s]{1,250}>)", re.IGNORECASE | re.M)
 _REF_LINE = re.compile(r"^[ \t>]*X-Outreach-Ref:[ \t]*([A-Za-z0-9_-]{1,64})", re.IGNORECASE | re.M)
+# Mailbox full is temporary as 552 is (RFC 5321 §4.5.3.1.10), whatever words say it.
 _TEMPORARY_WORDS = re.compile(
-    r"warning only|will be retried|still being retried|delayed|temporar", re.IGNORECASE
+    r"warning only|will be retried|still being retried|delayed|temporar|postponed"
+    r"|quota exceeded|over quota|mailbox (?:is )?full",
+    re.IGNORECASE,
 )
 _PERMANENT_WORDS = re.compile(r"permanent|given up|giving up", re.IGNORECASE)
 
@@ -74,30 +108,78 @@ class Finding:
     conclusive: bool = False  # no failure, and certainly no person's mail (a success report)
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Why the header suggests a non-delivery report; ``weak`` when the subject alone does."""
+
+    reason: str
+    weak: bool = False
+
+
 def _local_part(address: str | None) -> str:
     return (address or "").partition("@")[0].lower()
 
 
-def bounce_origin(msg: Message, env: Envelope, parts: Sequence[Message]) -> str | None:
+def _sieve_rejection(parts: Sequence[Message]) -> bool:
+    """An RFC 8098 notification that software deleted the message: a Sieve "reject"."""
+    # RFC 5429 §2.1.1: "Disposition: automatic-action/MDN-sent-automatically; deleted".
+    dispositions = [d for p in parts if (d := _disposition(p))]
+    return any(d.automatic and d.kind == "deleted" for d in dispositions)
+
+
+def bounce_origin(msg: Message, env: Envelope, parts: Sequence[Message]) -> Origin | None:
     """Why the header suggests a non-delivery report (a cheap pre-test), or None."""
-    ctype = msg.get_content_type()
     report_type = str(msg.get_param("report-type", "")).lower()
-    if ctype == "multipart/report" and report_type == "delivery-status":
-        return "delivery-status report"
+    if msg.get_content_type() == "multipart/report" and "delivery-status" in report_type:
+        return Origin("delivery-status report")
+    if any(p.get_content_type() in STATUS_TYPES for p in parts):
+        return Origin("delivery-status part")
     if msg.get("X-Failed-Recipients") or msg.get("X-MS-Exchange-Message-Is-Ndr") is not None:
-        return "non-delivery header"
-    if _local_part(env.sender) in _DAEMON_LOCALPARTS:
-        return "mailer daemon"
-    if env.return_path_null and _BOUNCE_SUBJECT.search(str(msg.get("Subject", ""))[:1000]):
-        return "null Return-Path and a bounce subject"
+        return Origin("non-delivery header")
+    if _sieve_rejection(parts):
+        return Origin("rejected by a Sieve filter (RFC 5429)")
+    if {_local_part(env.sender), _local_part(env.return_path)} & _DAEMON_LOCALPARTS:
+        return Origin("mailer daemon")
+    if env.from_null:
+        return Origin("a sender without an address")
+    if env.return_path_null and _BOUNCE_SUBJECT.search(env.subject[:1000]):
+        return Origin("null Return-Path and a bounce subject")
+    # A reply is threaded to what it answers (RFC 5322 §3.6.4); a server's notice is not.
+    if _NOTICE_SUBJECT.match(env.subject[:1000]) and not (env.in_reply_to or env.references):
+        return Origin("a bounce subject", weak=True)
     return None
 
 
-def _original_from_headers(text: str) -> tuple[str | None, str | None]:
-    """Message-ID and X-Outreach-Ref from returned header text (rfc822-headers or quoted)."""
-    mid = _MESSAGE_ID_LINE.search(text)
-    ref = _REF_LINE.search(text)
-    return (mid.group(1) if mid else None, ref.group(1) if ref else None)
+@dataclass(frozen=True, slots=True)
+class _Original:
+    """Our letter as a bounce returns it: its Message-ID, token and recipients."""
+
+    message_id: str | None
+    ref: str | None
+    recipients: tuple[str, ...]
+
+
+def _returned_original(
+    returned_headers: Sequence[str], notification: str, message_id: str | None
+) -> _Original:
+    """The returned letter's identity, from its header blocks, else quoted in the notice."""
+    ref: str | None = None
+    recipients: list[str] = []
+    for block in returned_headers:
+        mid = _MESSAGE_ID_LINE.search(block)
+        found = _REF_LINE.search(block)
+        message_id = message_id or (mid.group(1) if mid else None)
+        ref = ref or (found.group(1) if found else None)
+        to = _TO_LINE.search(block)
+        if to:
+            recipients.extend(a.lower() for _, a in getaddresses([to.group(1)]) if "@" in a)
+    if message_id is None or ref is None:
+        # Exim/qmail/plain bounces quote the original inline (RFC 3464 is optional).
+        mid = _MESSAGE_ID_LINE.search(notification)
+        found = _REF_LINE.search(notification)
+        message_id = message_id or (mid.group(1) if mid else None)
+        ref = ref or (found.group(1) if found else None)
+    return _Original(message_id, ref, tuple(dict.fromkeys(recipients)))
 
 
 def _flufl(msg: Message, size: int) -> tuple[set[str], set[str]]:
@@ -123,7 +205,7 @@ def _flufl(msg: Message, size: int) -> tuple[set[str], set[str]]:
 
 def _from_report(failing: Sequence[Recipient]) -> tuple[list[str], str | None, bool]:
     """Addresses, status and permanence stated by a report's failing recipients."""
-    addresses = [r.address for r in failing if r.address]
+    addresses = [a for r in failing for a in r.addresses]
     status = next((r.status for r in failing if r.status), None)
     verdicts: list[bool] = []
     for r in failing:
@@ -151,10 +233,37 @@ def _from_prose(notification: str, permanent: set[str]) -> tuple[str | None, boo
     return status, not temp
 
 
+def _prose_addresses(
+    msg: Message,
+    parts: Sequence[Message],
+    flufl: set[str],
+    notification: str,
+    own: set[str],
+    original: _Original,
+) -> list[str]:
+    """The failed addresses of a notice without a report, from the surest source that has any.
+
+    The last two are guesses from free text, so our own addresses are left out of them.
+    """
+    failed_header = str(msg.get("X-Failed-Recipients", ""))
+    sources: list[list[str]] = [
+        [a.lower() for _, a in getaddresses([failed_header]) if "@" in a],
+        [d.address for p in parts if (d := _disposition(p)) and d.address],
+        sorted(flufl),
+        [a for a in dict.fromkeys(_ADDRESS.findall(notification.lower())) if a not in own][:5],
+        [a for a in original.recipients if a not in own],  # our letters have one recipient
+    ]
+    return next((found for found in sources if found), [])
+
+
+def _disposition(part: Message) -> Disposition | None:
+    return read_disposition(part) if part.get_content_type() in DISPOSITION_TYPES else None
+
+
 def detect_bounce(
     msg: Message,
     *,
-    origin: str,
+    origin: Origin,
     parts: Sequence[Message],
     texts: Sequence[str],
     returned_headers: Sequence[str],
@@ -166,57 +275,37 @@ def detect_bounce(
     ``texts`` are the decoded notification texts (not the returned original);
     ``returned_headers`` are header blocks of the returned original.
     """
-    recipients: list[Recipient] = []
-    original_id: str | None = None
-    for part in parts:
-        if part.get_content_type() == "message/delivery-status":
-            report = read_report(part)
-            recipients.extend(report.recipients)
-            original_id = original_id or report.original_message_id
-    own = {a.lower() for a in own_addresses}
+    reports = [read_report(p) for p in parts if p.get_content_type() in STATUS_TYPES]
+    recipients = [r for report in reports for r in report.recipients]
     notification = "\n".join(texts)[:200_000]
-
-    original_ref: str | None = None
-    for block in returned_headers:
-        mid, ref = _original_from_headers(block)
-        original_id = original_id or mid
-        original_ref = original_ref or ref
-    if original_id is None or original_ref is None:
-        # Exim/qmail/plain bounces quote the original inline (RFC 3464 is optional).
-        mid, ref = _original_from_headers(notification)
-        original_id = original_id or mid
-        original_ref = original_ref or ref
-
-    failing = [r for r in recipients if r.action in {"failed", "delayed", ""}]
+    reported_id = next((r.original_message_id for r in reports if r.original_message_id), None)
+    original = _returned_original(returned_headers, notification, reported_id)
+    failing = [r for r in recipients if r.action in {"failed", "delayed"}]
     if recipients and not failing:
         actions = ", ".join(sorted({r.action for r in recipients}))
         return Finding(None, f"delivery report without failure (Action: {actions})", True)
-
-    temporary, permanent = _flufl(msg, size)
     if failing:
         reason = "RFC 3464 delivery status notification"
         addresses, status, is_permanent = _from_report(failing)
     else:
-        failed_header = str(msg.get("X-Failed-Recipients", ""))
-        addresses = [a.lower() for _, a in getaddresses([failed_header]) if "@" in a]
-        if not addresses:
-            addresses = sorted(permanent | temporary)
-        if not addresses:
-            addresses = [
-                a.lower()
-                for a in dict.fromkeys(_ADDRESS.findall(notification))
-                if a.lower() not in own
-            ][:5]
-        if not addresses and not _BOUNCE_BODY.search(notification):
+        temporary, permanent = _flufl(msg, size)
+        own = {a.lower() for a in own_addresses}
+        quoted = _QUOTED_ORIGINAL.search(notification)
+        notice = notification[: quoted.start()] if quoted else notification
+        addresses = _prose_addresses(msg, parts, permanent | temporary, notice, own, original)
+        wording = _BOUNCE_BODY.search(notice) is not None
+        if origin.weak and not (wording and (addresses or returned_headers)):
+            return Finding(None, "a bounce subject, but no failure stated in the text")
+        if not addresses and not wording:
             return Finding(None, "no failed recipient found")
         reason = "non-standard bounce" + (" (flufl.bounce)" if permanent | temporary else "")
-        status, is_permanent = _from_prose(notification, permanent)
+        status, is_permanent = _from_prose(notice, permanent)
     facts = BounceFacts(
         permanent=is_permanent,
         status=status,
         addresses=tuple(dict.fromkeys(a for a in addresses if a)),
-        original_message_id=original_id,
-        original_ref=original_ref,
+        original_message_id=original.message_id,
+        original_ref=original.ref,
     )
     kind = "permanent" if is_permanent else "temporary"
     return Finding(facts, f"{reason}: {kind} failure" + (f" {status}" if status else ""))

@@ -29,9 +29,10 @@ from functools import cached_property
 
 from outreach.inbox.autoreply import AutoReplySignals, extract_return_date, read_signals
 from outreach.inbox.bounce import BounceFacts, bounce_origin, detect_bounce
+from outreach.inbox.charset import Decoded
 from outreach.inbox.headers import Envelope, best_effort_envelope, read_envelope
 from outreach.inbox.limits import Deadline, LimitExceeded, Limits, precheck
-from outreach.inbox.mime import Decoded, Shape, body_text, parse, plain_texts, walk
+from outreach.inbox.mime import Shape, body_text, parse, plain_texts, walk
 from outreach.inbox.replytext import detect_language, strip_reply
 
 __all__ = ["SIGNALS", "BounceFacts", "Classification", "InboundKind", "Limits", "classify"]
@@ -135,6 +136,11 @@ class Parsed:
         return result
 
     @cached_property
+    def header_signals(self) -> AutoReplySignals:
+        """Auto-reply evidence from the header alone."""
+        return read_signals(self.msg, self.env.subject, "", self.env.return_path_null)
+
+    @cached_property
     def signals(self) -> AutoReplySignals:
         """Auto-reply evidence from the header, the subject and the stripped body."""
         return read_signals(self.msg, self.env.subject, self.stripped[0], self.env.return_path_null)
@@ -179,10 +185,17 @@ def read_receipt_signal(parsed: Parsed) -> Classification | None:
 
 def auto_reply_signal(parsed: Parsed) -> Classification | None:
     """An out-of-office, vacation notice or acknowledgement (RFC 3834 and conventions)."""
-    signals = parsed.signals
-    if not signals.is_auto:
-        return None
-    text = parsed.stripped[0]
+    if parsed.header_signals.strong:
+        # The header alone decides: the text is software's, so it is read leniently (a
+        # wrong charset label on a notice is no reason to quarantine it).
+        machine = body_text(parsed.shape, parsed.languages, lenient=True)
+        text = strip_reply(machine.text, parsed.languages)[0] if machine else ""
+        signals = read_signals(parsed.msg, parsed.env.subject, text, parsed.env.return_path_null)
+    else:
+        signals = parsed.signals
+        if not signals.is_auto:
+            return None
+        text = parsed.stripped[0]
     sent = parsed.env.date.date() if parsed.env.date else None
     return _verdict(
         parsed.env,

@@ -10,13 +10,14 @@ from email.parser import BytesFeedParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
+from outreach.inbox.charset import Decoded, read_text
+from outreach.inbox.dsn import DISPOSITION_TYPES, STATUS_TYPES
 from outreach.inbox.headers import clean, header_text
 from outreach.inbox.htmltext import html_to_text, unflow
 from outreach.inbox.limits import MAX_TEXT_CHARS, Deadline, LimitExceeded, Limits
 
 __all__ = [
     "REPORT_TYPES",
-    "Decoded",
     "Shape",
     "body_text",
     "decode_lenient",
@@ -28,23 +29,7 @@ __all__ = [
 _CHUNK = 256 * 1024
 # Machine-readable report bodies (RFC 3464, RFC 6533, RFC 8098): their field groups parse as
 # header-only sub-messages, so each is kept whole rather than walked into.
-REPORT_TYPES = frozenset(
-    {
-        "message/delivery-status",
-        "message/global-delivery-status",
-        "message/disposition-notification",
-        "message/global-disposition-notification",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """A body's text, the codec it was read with, and why that is not the declared charset."""
-
-    text: str
-    charset: str
-    note: str | None = None
+REPORT_TYPES = STATUS_TYPES | DISPOSITION_TYPES
 
 
 def parse(raw: bytes, deadline: Deadline) -> Message:
@@ -148,8 +133,7 @@ def _decode_person(part: Message, languages: Sequence[str]) -> Decoded:
     cte = re.sub(r"[^\w.-]", "?", header_text(part.get("Content-Transfer-Encoding", "7bit"), 40))
     cte = cte.lower() or "7bit"
     try:
-        # RFC 2045 §5.2 default is us-ascii; UTF-8 is the de-facto default for 8-bit text.
-        decoded = Decoded(data.decode(charset or "utf-8", "strict"), charset or "utf-8")
+        decoded = read_text(data, charset, languages)
     except LookupError:
         raise LimitExceeded(f"undecodable charset {charset}") from None
     except (UnicodeError, ValueError) as exc:
@@ -177,19 +161,25 @@ def plain_texts(shape: Shape) -> list[str]:
     return texts or [html_to_text(decode_lenient(p)) for p in parts]
 
 
-def body_text(shape: Shape, languages: Sequence[str]) -> Decoded | None:
-    """The readable body: the first text/plain part, else the first HTML part as text."""
+def body_text(shape: Shape, languages: Sequence[str], *, lenient: bool = False) -> Decoded | None:
+    """The readable body: the first text/plain part, else the first HTML part as text.
+
+    A person's text is decoded strictly (see charset.py); ``lenient`` reads software's text,
+    replacing what does not decode.
+    """
     parts = list(_text_parts(shape))
     plain = [p for p in parts if p.get_content_type() == "text/plain"]
-    if plain:
-        part = plain[0]
-        decoded = _decode_person(part, languages)
-        if str(part.get_param("format", "")).lower() == "flowed":
-            delsp = str(part.get_param("delsp", "")).lower() == "yes"
-            return Decoded(unflow(decoded.text, delsp), decoded.charset, decoded.note)
-        return decoded
     html = [p for p in parts if p.get_content_type() == "text/html"]
-    if html:
-        decoded = _decode_person(html[0], languages)
+    part = plain[0] if plain else html[0] if html else None
+    if part is None:
+        return None
+    if lenient:
+        decoded = Decoded(decode_lenient(part)[:MAX_TEXT_CHARS], _charset(part) or "utf-8")
+    else:
+        decoded = _decode_person(part, languages)
+    if not plain:
         return Decoded(html_to_text(decoded.text), decoded.charset, decoded.note)
-    return None
+    if str(part.get_param("format", "")).lower() == "flowed":
+        delsp = str(part.get_param("delsp", "")).lower() == "yes"
+        return Decoded(unflow(decoded.text, delsp), decoded.charset, decoded.note)
+    return decoded
