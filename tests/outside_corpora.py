@@ -19,6 +19,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLUFL_RELEASE = "flufl_bounce-6.0.0"
+# Read at import: the autouse fixture `isolated_environment` removes OUTREACH_* variables
+# before each test runs.
+_CORPORA = Path(os.environ.get("OUTREACH_CORPORA", ROOT / ".cache" / "corpora"))
+_PEER = Path(
+    os.environ.get("OUTREACH_PEER_CORPUS", ROOT.parent / "shared" / "corpora" / "peer_inbound")
+)
 
 
 def _missing(what: str, how: str) -> None:
@@ -30,8 +36,7 @@ def _missing(what: str, how: str) -> None:
 
 def flufl_release() -> Path:
     """The unpacked flufl.bounce sdist: its tests/ and tests/data/ (117 bounce samples)."""
-    base = Path(os.environ.get("OUTREACH_CORPORA", ROOT / ".cache" / "corpora"))
-    release = base / FLUFL_RELEASE
+    release = _CORPORA / FLUFL_RELEASE
     if not (release / "tests" / "test_detectors.py").is_file():
         _missing(f"flufl.bounce samples ({release})", "run `bash scripts/corpora.sh`")
     return release
@@ -39,11 +44,9 @@ def flufl_release() -> Path:
 
 def peer_corpus() -> Path:
     """talon's and flanker's fixtures with expected.json; skips when the folder is absent."""
-    default = ROOT.parent / "shared" / "corpora" / "peer_inbound"
-    folder = Path(os.environ.get("OUTREACH_PEER_CORPUS", default))
-    if not (folder / "expected.json").is_file():
-        pytest.skip(f"peer corpus not found at {folder} (set OUTREACH_PEER_CORPUS)")
-    return folder
+    if not (_PEER / "expected.json").is_file():
+        pytest.skip(f"peer corpus not found at {_PEER} (set OUTREACH_PEER_CORPUS)")
+    return _PEER
 
 
 def cpython_email_messages() -> list[Path]:

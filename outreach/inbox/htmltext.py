@@ -40,6 +40,16 @@ _BLOCK_TAGS = frozenset(
 OUTLOOK_SEPARATOR = "_" * 32
 
 
+# How clients mark the signature block in HTML: Gmail, Thunderbird, Outlook on the web.
+_SIGNATURE_CLASSES = frozenset({"gmail_signature", "moz-signature"})
+_SIGNATURE_IDS = frozenset({"Signature"})
+
+
+def _is_signature(attributes: dict[str, str]) -> bool:
+    classes = set(attributes.get("class", "").split())
+    return bool(classes & _SIGNATURE_CLASSES) or attributes.get("id") in _SIGNATURE_IDS
+
+
 class _TextExtractor(HTMLParser):
     """Renders HTML as plain text; blockquotes become '> ' lines so quotes strip uniformly."""
 
@@ -70,6 +80,13 @@ class _TextExtractor(HTMLParser):
         elif tag == "blockquote":
             self._flush()
             self.quote += 1
+        elif _is_signature(attributes):
+            # The signature block a client marks in its HTML becomes the RFC 3676 §4.3
+            # separator line, which the signature cut knows.
+            self._flush()
+            self.lines.append("-- ")
+        elif tag in {"td", "th"}:
+            self.current.append(" ")  # cells of one row stay apart ("Von:" "Name")
         elif tag in _BLOCK_TAGS:
             self._flush()
 

@@ -155,9 +155,14 @@ def _text_parts(shape: Shape) -> Iterator[Message]:
 
 
 def plain_texts(shape: Shape) -> list[str]:
-    """The machine-written text of a notice, read leniently: its plain parts, else its HTML."""
+    """The machine-written text of a notice, read leniently: its plain parts, else its HTML.
+
+    A multipart the parser could not split (a broken boundary parameter) is read as text.
+    """
     parts = list(_text_parts(shape))
     texts = [decode_lenient(p) for p in parts if p.get_content_type() == "text/plain"]
+    unsplit = [p for p in shape.parts if p.get_content_maintype() == "multipart"]
+    texts.extend(decode_lenient(p) for p in unsplit if not p.is_multipart())
     return texts or [html_to_text(decode_lenient(p)) for p in parts]
 
 
