@@ -253,3 +253,19 @@ def test_a_person_writing_under_a_bounce_like_subject_in_the_thread_is_a_reply()
     c = classify(reply({"Subject": "Delivery failure"}, body))
     assert c.kind is InboundKind.REPLY, c.reason
     assert c.bounce is None
+
+
+def test_an_out_of_office_whose_envelope_sender_reads_mailer_daemon_is_an_auto_reply() -> None:
+    # Sendmail writes a null envelope sender as <MAILER-DAEMON@host> in Return-Path.
+    body = (
+        "I am out of the office until 20 March 2023. For urgent matters please write to "
+        "deputy@example.org.\r\n"
+    )
+    c = classify(
+        reply(
+            {"Return-Path": "<MAILER-DAEMON@mx.example.org>", "Auto-Submitted": "auto-replied"},
+            body,
+        )
+    )
+    assert c.kind is InboundKind.AUTO_REPLY, c.reason
+    assert c.bounce is None

@@ -134,3 +134,15 @@ def test_a_signature_block_marked_in_html_goes(block: str) -> None:
 def test_a_line_that_only_begins_like_a_mobile_signature_stays() -> None:
     body = f"{ANSWER_EN}\r\nSent from my office, as agreed with the Minister.\r\n"
     assert _stripped(body) == f"{ANSWER_EN}\nSent from my office, as agreed with the Minister."
+
+
+def test_a_memo_heading_inside_the_answer_stays() -> None:
+    # Fields without an address or a time are the answer's own, not a quoted original's.
+    body = (
+        "Please find our position below.\r\n\r\nFrom: Embassy of Examplia (fictional)\r\n\r\n"
+        f"To: the signatories of the appeal\r\n\r\nSubject: Our position\r\n\r\n{ANSWER_EN}\r\n"
+    )
+    assert _stripped(body) == (
+        "Please find our position below.\n\nFrom: Embassy of Examplia (fictional)\n\n"
+        f"To: the signatories of the appeal\n\nSubject: Our position\n\n{ANSWER_EN}"
+    )

@@ -53,7 +53,8 @@ _NOTICE_SUBJECT = re.compile(
 )
 _BOUNCE_BODY = re.compile(
     r"(?:could not|couldn't|cannot|can't|wasn't|was not) be(?:en)? delivered|could not deliver"
-    r"|unable to deliver|delivery to the following recipients? failed|failed recipient"
+    r"|unable to deliver|del[ei]very to the following recipients? (?:failed|was aborted)"
+    r"|failed recipient|delivery status notification"
     r"|permanent (?:fatal )?error|i've given up|undeliverable|non-delivery"
     r"|mailbox (?:does not exist|unavailable|full)|user unknown|unknown user"
     r"|address(?:es)? failed|delivery has failed|has been postponed|automatically rejected"
@@ -110,10 +111,11 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Why the header suggests a non-delivery report; ``weak`` when the subject alone does."""
+    """Why the header suggests a non-delivery report, and what the text must then show."""
 
     reason: str
-    weak: bool = False
+    needs_wording: bool = False  # the notice must say that delivery failed
+    needs_evidence: bool = False  # and name the address or return the original
 
 
 def _local_part(address: str | None) -> str:
@@ -138,15 +140,19 @@ def bounce_origin(msg: Message, env: Envelope, parts: Sequence[Message]) -> Orig
         return Origin("non-delivery header")
     if _sieve_rejection(parts):
         return Origin("rejected by a Sieve filter (RFC 5429)")
-    if {_local_part(env.sender), _local_part(env.return_path)} & _DAEMON_LOCALPARTS:
+    if _local_part(env.sender) in _DAEMON_LOCALPARTS:
         return Origin("mailer daemon")
-    if env.from_null:
-        return Origin("a sender without an address")
     if env.return_path_null and _BOUNCE_SUBJECT.search(env.subject[:1000]):
         return Origin("null Return-Path and a bounce subject")
+    # Sendmail also writes a null envelope sender as <MAILER-DAEMON@host>, and automatic
+    # answers use one too (RFC 3834 §3.3): the text must say that delivery failed.
+    if _local_part(env.return_path) in _DAEMON_LOCALPARTS:
+        return Origin("mailer daemon envelope sender", needs_wording=True)
+    if env.from_null:
+        return Origin("a sender without an address", needs_wording=True)
     # A reply is threaded to what it answers (RFC 5322 §3.6.4); a server's notice is not.
     if _NOTICE_SUBJECT.match(env.subject[:1000]) and not (env.in_reply_to or env.references):
-        return Origin("a bounce subject", weak=True)
+        return Origin("a bounce subject", needs_wording=True, needs_evidence=True)
     return None
 
 
@@ -294,8 +300,10 @@ def detect_bounce(
         notice = notification[: quoted.start()] if quoted else notification
         addresses = _prose_addresses(msg, parts, permanent | temporary, notice, own, original)
         wording = _BOUNCE_BODY.search(notice) is not None
-        if origin.weak and not (wording and (addresses or returned_headers)):
-            return Finding(None, "a bounce subject, but no failure stated in the text")
+        if origin.needs_wording and not wording:
+            return Finding(None, f"{origin.reason}, but no failure stated in the text")
+        if origin.needs_evidence and not (addresses or returned_headers):
+            return Finding(None, f"{origin.reason}, but no failed address or returned letter")
         if not addresses and not wording:
             return Finding(None, "no failed recipient found")
         reason = "non-standard bounce" + (" (flufl.bounce)" if permanent | temporary else "")

@@ -48,6 +48,7 @@ _FIELD_KINDS = {
     "cc": "cc kopie copie копия cópia bcc blindkopie",
 }
 _FIELD_KIND = {word: kind for kind, words in _FIELD_KINDS.items() for word in words.split()}
+_TIME = re.compile(r"\b\d{1,2}:\d\d\b")
 _FIELD_LINE = re.compile(r"^[ \t*>]*([^\W\d_]{1,12}(?: [^\W\d_]{1,8})?)[ \t*]*:(?:\s|$)")
 
 
@@ -82,23 +83,26 @@ def _header_block(lines: list[str]) -> int | None:
     """Index of the first line of a quoted header block (From:, To:, Date:, Subject: ...).
 
     At least three kinds of field, one of them the sender, one blank line allowed between
-    fields (Lotus Notes' HTML table renders so); any of the languages in _FIELD_KINDS.
+    fields (Lotus Notes' HTML table renders so); any of the languages in _FIELD_KINDS. The
+    sender has an address or the date a time: a memo heading a person's answer ("From: the
+    Embassy / To: ... / Subject: ...") has neither.
     """
     for start, line in enumerate(lines):
         if not _field_kind(line):
             continue
-        kinds: set[str] = set()
+        kinds: dict[str, str] = {}
         blanks = 0
         for following in lines[start : start + 16]:
             kind = _field_kind(following)
             if kind:
-                kinds.add(kind)
+                kinds.setdefault(kind, following)
                 blanks = 0
             elif not following.strip() and blanks == 0:
                 blanks = 1
             else:
                 break
-        if "from" in kinds and len(kinds) >= 3:
+        stamped = "@" in kinds.get("from", "") or _TIME.search(kinds.get("date", ""))
+        if "from" in kinds and len(kinds) >= 3 and stamped:
             return start
     return None
 
