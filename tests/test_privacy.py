@@ -55,7 +55,7 @@ def test_export_of_an_unknown_key_says_how_to_find_keys(loaded: Engine) -> None:
 
 def test_erase_removes_the_person_and_keeps_a_hashed_suppression(loaded: Engine) -> None:
     with session_scope(loaded) as session:
-        digest = erase_person(session, KEY, actor="dpo")
+        digest = erase_person(session, KEY, actor="dpo").digest
     assert digest == address_hash(EMAIL)
     with session_scope(loaded, write=False) as session:
         entry = session.exec(select(Suppression)).one()
