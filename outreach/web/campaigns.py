@@ -137,7 +137,8 @@ def approve(request: Request, user: User, form: FormData) -> Response:
     notice(
         request,
         f"approved {name}: {counts['queued']} letter(s) queued, {counts['suppressed']} not "
-        f"written to, {counts['skipped']} without a letter",
+        f"written to, {counts['duplicate']} left out (mailbox has the appeal, or shares it), "
+        f"{counts['skipped']} without a letter",
     )
     return RedirectResponse(f"/campaigns/{name}", 303)
 
