@@ -251,6 +251,7 @@ def test_export_before_erasure_holds_the_unmatched_mail_and_the_attempts(
     ]
     assert [(e["action"], e["detail"]) for e in data["audit"]] == [
         ("recipient.edit", {"given_name": "Līga"}),
+        ("letter.adhoc", {"letter": data["letters"][1]["id"]}),
         ("reply.code", {"demand": "un-fact-finding", "stance": "supports"}),
         ("suppress", {"reason": "Dr Piemēra asked us to stop", "source": "manual"}),
     ]
@@ -285,7 +286,7 @@ def test_erase_says_what_it_removed(work: Path, tmp_path: Path, server: SmtpServ
     live_history(tmp_path, server)
     output = run("recipients", "erase", KEY, "--yes").output
     assert output.splitlines()[1:] == [
-        "scrubbed 2 letter(s), 2 attempt(s), 3 message(s), 1 position(s), 3 audit entr(ies); "
+        "scrubbed 2 letter(s), 2 attempt(s), 3 message(s), 1 position(s), 4 audit entr(ies); "
         "1 mention(s) elsewhere redacted"
     ]
 
