@@ -282,6 +282,17 @@ def test_after_erasure_the_person_is_nowhere(
             assert found_in(path.read_bytes().decode("utf-8", "ignore")) == []
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_erase_empties_sqlite_s_log_while_another_program_reads(work: Path, tmp_path: Path) -> None:
+    run("recipients", "import", write(tmp_path, "people.csv", SAMPLE_CSV))
+    reader = sqlite3.connect(work / "outreach.db")  # `outreach run` or `outreach web`
+    assert reader.execute("SELECT count(*) FROM recipient").fetchone() == (8,)
+    run("recipients", "erase", KEY, "--yes")
+    log = work / "outreach.db-wal"
+    assert (log.stat().st_size, found_in(log.read_bytes().decode("utf-8", "ignore"))) == (0, [])
+    reader.close()
+
+
 def test_erase_says_what_it_removed(work: Path, tmp_path: Path, server: SmtpServer) -> None:
     live_history(tmp_path, server)
     output = run("recipients", "erase", KEY, "--yes").output
