@@ -16,7 +16,6 @@ import json
 import re
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -103,43 +102,25 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with SmtpServer() as running:
-        yield running
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The database URL: a SQLite file in the working folder, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'work' / 'outreach.db'}"
-    return str(request.getfixturevalue("pg_url"))
+def work(
+    tmp_path: Path, db_url: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The working folder of an initialised project (its SQLite file in it, on SQLite)."""
+    for name, value in smtp_server.environment().items():
+        monkeypatch.setenv(name, value)
+    run("init", "--templates", str(REPO / "templates"), "--database", db_url)
+    return tmp_path
 
 
 @pytest.fixture
-def work(
-    tmp_path: Path, database: str, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """The working folder of an initialised project; the inputs lie outside it."""
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    for name, value in {
-        "OUTREACH_SMTP__HOST": "127.0.0.1",
-        "OUTREACH_SMTP__PORT": str(server.port),
-        "OUTREACH_SMTP__SECURITY": "none",
-        "OUTREACH_SENDER__ADDRESS": "appeal@outreach.example.org",
-        "OUTREACH_DISPATCH__RATE_PER_MINUTE": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
-    run("init", "--templates", str(REPO / "templates"), "--database", database)
-    return folder
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside the working folder, as staff's own mail exports are."""
+    return tmp_path_factory.mktemp("inputs")
 
 
-def write(tmp_path: Path, name: str, text: str) -> str:
-    """An input file outside the working folder, as staff's own mail exports are."""
-    path = tmp_path / "inputs" / name
-    path.parent.mkdir(exist_ok=True)
+def write(inputs: Path, name: str, text: str) -> str:
+    """An input file, with the line ends of mail."""
+    path = inputs / name
     path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
     return str(path)
 
@@ -156,15 +137,15 @@ def inbound_id(subject_or_sender: str) -> int:
     return int(row["id"])
 
 
-def live_history(tmp_path: Path, server: SmtpServer) -> None:
+def live_history(inputs: Path, server: SmtpServer) -> None:
     """The person's history, and a neighbour's, through the commands staff use."""
     people = SAMPLE_CSV.replace(
         "Ms,f,Līga,Piemēra,Permanent Mission of Latvia",
         "Ms,f,Liga,Piemēra,Permanent Mission of Latvia",
     ).replace("mission.lv-unny@example.org", ADDRESS)
-    run("recipients", "import", write(tmp_path, "people.csv", people))
+    run("recipients", "import", write(inputs, "people.csv", people))
     run("recipients", "set", KEY, "given_name=Līga")
-    run("inbox", "import", write(tmp_path, "first.eml", FIRST_CONTACT))
+    run("inbox", "import", write(inputs, "first.eml", FIRST_CONTACT))
     run(
         "campaign", "create", "spring", "--window", "Mon-Sun 00:00-24:00",
         "--where", f"key={KEY}", "--where", f"key={NEIGHBOUR}",
@@ -177,7 +158,7 @@ def live_history(tmp_path: Path, server: SmtpServer) -> None:
     )
     assert "claimed 2: failed 1, sent 1" in run("dispatch", "--once").output
     neighbour_letter = message_id_of_letter_to(server, "ambassador.fr-am@example.org")
-    run("inbox", "import", write(tmp_path, "bounce.eml", BOUNCE))
+    run("inbox", "import", write(inputs, "bounce.eml", BOUNCE))
     server.clear()  # the mission fixed its mailbox: the letter is sent again by hand
     run("send", "--to", KEY, "--no-dry-run")
     theirs = reply(
@@ -186,7 +167,7 @@ def live_history(tmp_path: Path, server: SmtpServer) -> None:
         "reply.1@mission.example.org",
         "Dear colleagues,\n\nLatvia supports the fact-finding mission.\n\nLīga Piemēra",
     )
-    run("inbox", "import", write(tmp_path, "reply.eml", theirs))
+    run("inbox", "import", write(inputs, "reply.eml", theirs))
     run(
         "replies", "code", str(inbound_id("reply.1@mission.example.org")),
         "--demand", "un-fact-finding=supports",
@@ -199,7 +180,7 @@ def live_history(tmp_path: Path, server: SmtpServer) -> None:
         "Madame, Monsieur,\n\nLa France soutient la mission d'établissement des faits.\n\n"
         "Claire Exemple",
     )
-    run("inbox", "import", write(tmp_path, "neighbour.eml", neighbours))
+    run("inbox", "import", write(inputs, "neighbour.eml", neighbours))
     run(
         "replies", "code", str(inbound_id("reply.2@ambafrance.example.org")),
         "--demand", "un-fact-finding=supports", "--evidence", "Claire Exemple: la France soutient",
@@ -236,9 +217,9 @@ def sqlite_dump(path: Path) -> str:
 
 
 def test_export_before_erasure_holds_the_unmatched_mail_and_the_attempts(
-    work: Path, tmp_path: Path, server: SmtpServer
+    work: Path, inputs: Path, smtp_server: SmtpServer
 ) -> None:
-    live_history(tmp_path, server)
+    live_history(inputs, smtp_server)
     data = json.loads(run("recipients", "export", KEY).output)
     assert [(m["sender"], m["kind"], m["letter"]) for m in data["messages"]] == [
         (ADDRESS.lower(), "reply", None),  # written before any letter: matched to none
@@ -259,12 +240,12 @@ def test_export_before_erasure_holds_the_unmatched_mail_and_the_attempts(
 
 
 def test_after_erasure_the_person_is_nowhere(
-    work: Path, tmp_path: Path, server: SmtpServer, database: str
+    work: Path, inputs: Path, smtp_server: SmtpServer, db_url: str
 ) -> None:
-    live_history(tmp_path, server)
+    live_history(inputs, smtp_server)
     # Another program has the database open, as `outreach run` or `outreach web` would: SQLite
     # then keeps its write-ahead log after the erasure's connection is gone.
-    reader = sqlite3.connect(work / "outreach.db") if database.startswith("sqlite") else None
+    reader = sqlite3.connect(work / "outreach.db") if db_url.startswith("sqlite") else None
     if reader is not None:
         assert reader.execute("SELECT count(*) FROM recipient").fetchone() == (8,)
     run("recipients", "erase", KEY, "--yes")
@@ -277,14 +258,14 @@ def test_after_erasure_the_person_is_nowhere(
             )
         reader.close()
     else:
-        assert found_in(unhexed(pg_dump(database))) == []
+        assert found_in(unhexed(pg_dump(db_url))) == []
         for path in sorted(work.rglob("*")):
             assert found_in(path.read_bytes().decode("utf-8", "ignore")) == []
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_erase_empties_sqlite_s_log_while_another_program_reads(work: Path, tmp_path: Path) -> None:
-    run("recipients", "import", write(tmp_path, "people.csv", SAMPLE_CSV))
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_erase_empties_sqlite_s_log_while_another_program_reads(work: Path, inputs: Path) -> None:
+    run("recipients", "import", write(inputs, "people.csv", SAMPLE_CSV))
     reader = sqlite3.connect(work / "outreach.db")  # `outreach run` or `outreach web`
     assert reader.execute("SELECT count(*) FROM recipient").fetchone() == (8,)
     run("recipients", "erase", KEY, "--yes")
@@ -293,8 +274,8 @@ def test_erase_empties_sqlite_s_log_while_another_program_reads(work: Path, tmp_
     reader.close()
 
 
-def test_erase_says_what_it_removed(work: Path, tmp_path: Path, server: SmtpServer) -> None:
-    live_history(tmp_path, server)
+def test_erase_says_what_it_removed(work: Path, inputs: Path, smtp_server: SmtpServer) -> None:
+    live_history(inputs, smtp_server)
     output = run("recipients", "erase", KEY, "--yes").output
     assert output.splitlines()[1:] == [
         "scrubbed 2 letter(s), 2 attempt(s), 3 message(s), 1 position(s), 4 audit entr(ies); "
@@ -303,9 +284,9 @@ def test_erase_says_what_it_removed(work: Path, tmp_path: Path, server: SmtpServ
 
 
 def test_an_erasure_leaves_the_neighbour_whole(
-    work: Path, tmp_path: Path, server: SmtpServer
+    work: Path, inputs: Path, smtp_server: SmtpServer
 ) -> None:
-    live_history(tmp_path, server)
+    live_history(inputs, smtp_server)
     before = json.loads(run("recipients", "export", NEIGHBOUR).output)
     run("recipients", "erase", KEY, "--yes")
     after = json.loads(run("recipients", "export", NEIGHBOUR).output)
@@ -315,9 +296,9 @@ def test_an_erasure_leaves_the_neighbour_whole(
 
 
 def test_an_erasure_keeps_the_counts_reports_need(
-    work: Path, tmp_path: Path, server: SmtpServer
+    work: Path, inputs: Path, smtp_server: SmtpServer
 ) -> None:
-    live_history(tmp_path, server)
+    live_history(inputs, smtp_server)
     run("recipients", "erase", KEY, "--yes")
     status = json.loads(run("campaign", "status", "spring", "--json").output)
     assert (status["letters"]["failed"], status["letters"]["replied"]) == (1, 1)
