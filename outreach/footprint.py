@@ -96,8 +96,9 @@ def comparison_key(address: str) -> str | None:
         return None
 
 
-def find_footprint(session: Session, key: str) -> Footprint:
-    """Everything held about the recipient with this key (NotFoundError if there is none)."""
+def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Footprint:
+    """Everything held about the recipient with this key (NotFoundError if there is none);
+    without `mentions`, the search of every other row for them is left out."""
     row = get_recipient(session, key)
     letters = own_letters(session, row, [])
     addresses = dict.fromkeys(
@@ -155,10 +156,12 @@ def find_footprint(session: Session, key: str) -> Footprint:
         related_events=tuple(related),
         mentions=(),
     )
-    mentions = find_mentions(
+    if not mentions:
+        return footprint
+    found = find_mentions(
         session.connection(), identity, with_names=footprint.with_names, skip=footprint.own_rows()
     )
-    return dataclasses.replace(footprint, mentions=tuple(mentions))
+    return dataclasses.replace(footprint, mentions=tuple(found))
 
 
 def own_letters(session: Session, row: Recipient, addresses: list[str]) -> list[Letter]:

@@ -19,6 +19,7 @@ from outreach.footprint import (
     Mention,
     comparison_key,
     find_footprint,
+    find_mentions,
 )
 from outreach.identity import Identity, hashed_subject
 from outreach.models import (
@@ -179,7 +180,7 @@ def erase_person(session: Session, key: str, *, actor: str) -> Erasure:
     address is never written to again. The caller commits; on SQLite it should then empty the
     write-ahead log (`erase_recipient` does both).
     """
-    found = find_footprint(session, key)
+    found = find_footprint(session, key, mentions=False)
     row = found.recipient
     digest = None
     if row.email and row.email not in dict(found.shared):
@@ -197,7 +198,10 @@ def erase_person(session: Session, key: str, *, actor: str) -> Erasure:
     scrub_letters(session, found)
     scrub_messages(session, found)
     scrub_audit(session, found)
-    for mention in found.mentions:
+    # Searched after the scrub, the person's own rows included: whatever column still names
+    # them (one added by a later version, say) is redacted as a mention would be.
+    left = find_mentions(session.connection(), found.identity, with_names=found.with_names)
+    for mention in left:
         redact_mention(session, found.identity, mention, with_names=found.with_names)
     session.delete(row)
     erasure = Erasure(
@@ -207,7 +211,7 @@ def erase_person(session: Session, key: str, *, actor: str) -> Erasure:
         messages=len(found.messages),
         positions=len(found.positions),
         audit=len(found.events) + len(found.related_events),
-        mentions=len(found.mentions),
+        mentions=len(left),
         kept=found.shared,
     )
     record_event(
