@@ -100,13 +100,7 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
     """Everything held about the recipient with this key (NotFoundError if there is none);
     without `mentions`, the search of every other row for them is left out."""
     row = get_recipient(session, key)
-    letters = own_letters(session, row, [])
-    addresses = dict.fromkeys(
-        address for address in (row.email, *(letter.to_address for letter in letters)) if address
-    )
-    shared = held_by_others(session, row, addresses)
-    own = [address for address in addresses if address not in dict(shared)]
-    letters = own_letters(session, row, own)
+    own, shared = own_addresses(session, row)
     identity = identity_of(
         key,
         own,
@@ -114,9 +108,9 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
         family_name=row.family_name,
         courtesy_title=row.courtesy_title,
     )
-    keys = {k for k in map(comparison_key, own) if k}
+    letters = own_letters(session, row, own)
     letter_ids = [letter.id for letter in letters if letter.id is not None]
-    messages = own_messages(session, letter_ids, keys)
+    messages = own_messages(session, letter_ids, identity.address_keys())
     message_ids = [message.id for message in messages if message.id is not None]
     events, related = own_events(session, identity, letter_ids, message_ids)
     footprint = Footprint(
@@ -140,18 +134,7 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
             )
         ),
         messages=tuple(messages),
-        positions=tuple(
-            session.exec(
-                select(Position)
-                .where(
-                    sa.or_(
-                        col(Position.inbound_id).in_(message_ids),
-                        col(Position.letter_id).in_(letter_ids),
-                    )
-                )
-                .order_by(col(Position.id))
-            )
-        ),
+        positions=tuple(own_positions(session, letter_ids, message_ids)),
         events=tuple(events),
         related_events=tuple(related),
         mentions=(),
@@ -162,6 +145,33 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
         session.connection(), identity, with_names=footprint.with_names, skip=footprint.own_rows()
     )
     return dataclasses.replace(footprint, mentions=tuple(found))
+
+
+def own_addresses(session: Session, row: Recipient) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every address the person had (their record's, their letters'), less those another
+    recipient has now, and those, each with the other's key."""
+    letters = own_letters(session, row, [])
+    addresses = [row.email or "", *(letter.to_address for letter in letters)]
+    spelled = list(dict.fromkeys(address for address in addresses if address))
+    shared = held_by_others(session, row, spelled)
+    taken = {comparison_key(address) for address, _ in shared}
+    return [a for a in spelled if comparison_key(a) not in taken], shared
+
+
+def own_positions(
+    session: Session, letter_ids: list[int], message_ids: list[int]
+) -> Iterable[Position]:
+    """The positions coded from the person's messages or on their letters."""
+    return session.exec(
+        select(Position)
+        .where(
+            sa.or_(
+                col(Position.inbound_id).in_(message_ids),
+                col(Position.letter_id).in_(letter_ids),
+            )
+        )
+        .order_by(col(Position.id))
+    )
 
 
 def own_letters(session: Session, row: Recipient, addresses: list[str]) -> list[Letter]:
@@ -186,7 +196,10 @@ def held_by_others(
     session: Session, row: Recipient, addresses: Iterable[str]
 ) -> list[tuple[str, str]]:
     """The person's addresses that another recipient has now, with that recipient's key."""
-    by_key = {k: address for address in addresses if (k := comparison_key(address))}
+    by_key: dict[str, str] = {}
+    for address in addresses:  # the first spelling is the record's own
+        if (k := comparison_key(address)) is not None:
+            by_key.setdefault(k, address)
     if not by_key:
         return []
     others = session.exec(

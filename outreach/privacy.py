@@ -183,7 +183,8 @@ def erase_person(session: Session, key: str, *, actor: str) -> Erasure:
     found = find_footprint(session, key, mentions=False)
     row = found.recipient
     digest = None
-    if row.email and row.email not in dict(found.shared):
+    shared = {comparison_key(address) for address, _ in found.shared}
+    if row.email and comparison_key(row.email) not in shared:
         entry, _ = suppress(
             session,
             row.email,
