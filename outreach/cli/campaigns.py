@@ -4,34 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 
 import click
 from sqlmodel import col, select
 
-from outreach import clock
 from outreach.campaign import (
-    APPROVAL_STATES,
-    Planned,
-    PlanSummary,
-    approve_campaign,
+    CampaignError,
     create_campaign,
     get_campaign,
     letter_counts,
-    plan_letters,
-    segment_of,
     segment_size,
     set_state,
 )
 from outreach.cli import App, OutreachGroup, pass_app
 from outreach.cli.recipients import where_option
 from outreach.db import session_scope
-from outreach.errors import InputError, StateError
+from outreach.errors import InputError
 from outreach.followup import parse_after
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState, LetterState
-from outreach.repeats import Resend
-from outreach.steps import DEFAULT_TEMPLATE, approve_steps, declare_steps, steps_of
+from outreach.recipients.lint import blocked_by, empty_segment, refusal
+from outreach.steps import DEFAULT_TEMPLATE, declare_steps, steps_of
 
 
 def parse_instant(text: str | None) -> dt.datetime | None:
@@ -127,6 +120,11 @@ def create_command(
             actor=app.actor,
             every_day=every_day,
         )
+        if segment_size(session, created) == 0:
+            warning = empty_segment(list(where))
+            click.echo(f"warning: {warning}")
+            if blocked_by([warning], app.settings.checks.block):
+                raise CampaignError(refusal([warning], "creating it", "no campaign was created"))
         steps = []
         if followup_after is not None:
             session.flush()
@@ -170,192 +168,6 @@ def list_command(app: App, as_json: bool) -> None:
         return
     for item in data:
         app.out.print(f"{item['name']}  {item['state']}  {item['appeal']}  {item['window']}")
-
-
-def left_out(planned: Planned) -> dict[str, str] | None:
-    """A recipient approval writes no letter to, as JSON: key, state and why; else None."""
-    if planned.state is LetterState.QUEUED:
-        return None
-    return {
-        "recipient": planned.recipient.key,
-        "state": planned.state.value,
-        "reason": planned.reason or "",
-    }
-
-
-LEFT_OUT_LABEL = {
-    LetterState.SKIPPED: "problem",
-    LetterState.SUPPRESSED: "not written to",
-    LetterState.DUPLICATE: "left out",
-}
-
-
-def print_plan(app: App, chosen: Campaign, plan: PlanSummary) -> None:
-    """The plan's summary lines, as `campaign check` and `campaign approve` print them."""
-    app.out.print(
-        f"segment: {' AND '.join(segment_of(chosen)) or 'everyone'}; window {chosen.window}"
-    )
-    by_language = ", ".join(f"{k} {v}" for k, v in plan.languages.most_common())
-    app.out.print(f"letters: {plan.queued} to send ({by_language})")
-    if plan.first is not None and plan.last is not None:
-        app.out.print(
-            f"first leaves {plan.first:%Y-%m-%d %H:%M} UTC, last {plan.last:%Y-%m-%d %H:%M} UTC"
-        )
-    if plan.states["suppressed"]:
-        app.out.print(f"not written to: {plan.states['suppressed']}")
-    if plan.states["duplicate"]:
-        app.out.print(
-            f"left out: {plan.states['duplicate']} (their mailbox has this appeal already, or "
-            "another recipient of the campaign shares it; a re-send on purpose: campaign "
-            'approve --resend KEY --reason "…")'
-        )
-
-
-@campaign.command("check")
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: counts and everyone left out.")
-@pass_app
-def check_command(app: App, name: str, as_json: bool) -> None:
-    """Render every letter of the campaign and show when each would leave; exit 1 on a problem.
-
-    Lists who approval would leave out and why: suppressed, inactive or do_not_contact, a
-    mailbox this appeal already went to (another campaign, an ad hoc send), or a mailbox
-    another recipient of the segment shares.
-
-    Example: outreach campaign check spring-2026
-    """
-    entries: list[dict[str, str]] = []
-    with session_scope(app.engine, write=False) as session:
-        chosen = get_campaign(session, name)
-        composer = Composer.load(app.settings, chosen.appeal_slug)
-        plan = PlanSummary(listed=0)  # every problem is printed as it is found
-        with app.progress("checking letters", segment_size(session, chosen)) as advance:
-            for planned in plan_letters(session, chosen, composer, clock.now()):
-                advance()
-                plan.add(planned)
-                entry = left_out(planned)
-                if entry is None:
-                    continue
-                entries.append(entry)
-                if not as_json:
-                    label = LEFT_OUT_LABEL[planned.state]
-                    if planned.state is LetterState.SKIPPED:
-                        click.echo(f"{label}: {planned.reason}")
-                    else:
-                        click.echo(f"{label}: {planned.recipient.key}: {planned.reason}")
-    if as_json:
-        click.echo(json.dumps(plan_json(chosen, plan, entries), ensure_ascii=False, indent=2))
-        if plan.states["skipped"]:
-            sys.exit(1)
-        return
-    print_plan(app, chosen, plan)
-    if plan.states["skipped"]:
-        app.out.print(f"{plan.states['skipped']} problem(s)")
-        sys.exit(1)
-    app.out.print("no problems")
-
-
-def plan_json(
-    chosen: Campaign, plan: PlanSummary, entries: list[dict[str, str]]
-) -> dict[str, object]:
-    """The plan as JSON: letters by state and language, send times, everyone left out."""
-    return {
-        "campaign": chosen.name,
-        "appeal": chosen.appeal_slug,
-        "letters": {state.value: plan.states[state.value] for state in APPROVAL_STATES},
-        "languages": dict(plan.languages.most_common()),
-        "first": plan.first.isoformat() if plan.first else None,
-        "last": plan.last.isoformat() if plan.last else None,
-        "left_out": entries,
-    }
-
-
-@campaign.command("approve")
-@click.argument("name")
-@click.option(
-    "--skip-problems", is_flag=True, help="Approve even if some recipients have no letter."
-)
-@click.option(
-    "--resend",
-    "resend_to",
-    multiple=True,
-    metavar="KEY|EMAIL",
-    help="Write again to this recipient although their mailbox has the appeal (repeatable).",
-)
-@click.option(
-    "--resend-all", is_flag=True, help="Write again to every mailbox that has the appeal."
-)
-@click.option("--reason", metavar="TEXT", help="Why the appeal goes again (with --resend).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: counts and everyone left out.")
-@pass_app
-def approve_command(
-    app: App,
-    name: str,
-    skip_problems: bool,
-    resend_to: tuple[str, ...],
-    resend_all: bool,
-    reason: str | None,
-    as_json: bool,
-) -> None:
-    """Approve: create every letter, frozen exactly as it will be sent, and let it go.
-
-    A mailbox this appeal already went to (in another campaign or ad hoc) gets no letter, and
-    recipients who share a mailbox get one; both are listed. A re-send on purpose names the
-    recipients (or --resend-all) and says why; it is kept in the audit trail.
-    On a campaign approved before, this approves the follow-up steps declared since.
-
-    Example: outreach campaign approve spring-2026
-    """
-    resend = Resend.of(list(resend_to), everyone=resend_all, reason=reason)
-    plan = PlanSummary()
-    with session_scope(app.engine) as session:
-        chosen = get_campaign(session, name)
-        composer = Composer.load(app.settings, chosen.appeal_slug)
-        if chosen.state is not CampaignState.DRAFT:
-            if resend:
-                raise StateError(
-                    f"campaign {name} is {chosen.state.value}: --resend applies when a draft is "
-                    "approved (create another campaign for those recipients)"
-                )
-            steps = approve_steps(session, chosen, composer, actor=app.actor, now=clock.now())
-            if not steps:
-                raise StateError(
-                    f"campaign {name} is {chosen.state.value}, not a draft, and no follow-up "
-                    "step awaits approval"
-                )
-            app.out.print(f"approved {steps} follow-up step(s) of {name}")
-            return
-        entries: list[dict[str, str]] = []
-
-        def count(planned: Planned) -> None:
-            plan.add(planned)
-            entry = left_out(planned)
-            if entry is not None:
-                entries.append(entry)
-
-        with app.progress("making letters", segment_size(session, chosen)) as advance:
-            counts = approve_campaign(
-                session,
-                chosen,
-                composer,
-                actor=app.actor,
-                skip_problems=skip_problems,
-                advance=advance,
-                resend=resend,
-                seen=count,
-            )
-    if as_json:
-        click.echo(json.dumps(plan_json(chosen, plan, entries), ensure_ascii=False, indent=2))
-        return
-    for entry in entries:
-        if entry["state"] != LetterState.SKIPPED.value:
-            label = LEFT_OUT_LABEL[LetterState(entry["state"])]
-            click.echo(f"{label}: {entry['recipient']}: {entry['reason']}")
-    app.out.print(
-        f"approved {name}: {counts['queued']} letter(s) queued, {counts['suppressed']} not written "
-        f"to, {counts['duplicate']} left out (mailbox has the appeal, or shares it), "
-        f"{counts['skipped']} without a letter"
-    )
 
 
 def change_state(app: App, name: str, target: CampaignState, reason: str | None) -> None:
