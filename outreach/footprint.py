@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from outreach.addresses import address_key
 from outreach.errors import InputError
-from outreach.identity import Identity, folded, identity_of
+from outreach.mentions import Identity, folded, identity_of
 from outreach.models import (
     Attempt,
     AuditEvent,

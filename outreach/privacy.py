@@ -21,7 +21,7 @@ from outreach.footprint import (
     find_footprint,
     find_mentions,
 )
-from outreach.identity import Identity, hashed_subject
+from outreach.mentions import Identity, hashed_subject
 from outreach.models import (
     Attempt,
     AuditEvent,

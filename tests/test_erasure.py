@@ -308,3 +308,22 @@ def test_an_erasure_keeps_the_counts_reports_need(
         if e["address"] is None
     ]
     assert (entry["source"], entry["reason"]) == ("erasure", "personal data erased")
+
+
+def test_a_re_import_of_the_same_list_does_not_bring_an_erased_person_back(
+    work: Path, inputs: Path
+) -> None:
+    people = write(inputs, "people.csv", SAMPLE_CSV)
+    run("recipients", "import", people)
+    run("recipients", "erase", KEY, "--yes")
+    again = run("recipients", "import", people)
+    assert "note: 1 record(s) of people erased on request were not imported again" in (
+        again.output
+    )
+    assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
+    # Known by the key too, for a source that carries no address (the EP's XML list).
+    renamed = SAMPLE_CSV.replace("mission.lv-unny@example.org", "new.address@example.org")
+    assert "1 record(s) of people erased" in run(
+        "recipients", "import", write(inputs, "renamed.csv", renamed)
+    ).output
+    assert sqlite_dump(work / "outreach.db").count("new.address@example.org") == 0

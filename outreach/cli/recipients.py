@@ -82,6 +82,11 @@ def print_report(app: App, report: ImportReport, *, dry_run: bool) -> None:
         app.out.print(f"note: {report.without_email} recipient(s) have no e-mail address yet")
     if report.suppressed:
         app.out.print(f"note: {report.suppressed} recipient(s) have a suppressed address")
+    if report.erased:
+        app.out.print(
+            f"note: {report.erased} record(s) of people erased on request were not imported "
+            "again (take them off the source list)"
+        )
 
 
 @recipients.command("list")

@@ -17,7 +17,8 @@ from outreach import clock
 from outreach.audit import record_event
 from outreach.db import SQLITE_BEGIN
 from outreach.errors import Problem
-from outreach.models import Recipient, Suppression
+from outreach.mentions import hashed_subject
+from outreach.models import AuditEvent, Recipient, Suppression, SuppressionSource
 from outreach.recipients.reader import read_numbered
 from outreach.recipients.record import RecipientRecord
 from outreach.recipients.table import column_values
@@ -37,6 +38,7 @@ class ImportReport:
     invalid: int = 0
     without_email: int = 0
     suppressed: int = 0
+    erased: int = 0  # records of people erased on request: not stored again
     problems: list[Problem] = field(default_factory=list)
     committed: bool = False
 
@@ -192,17 +194,27 @@ def upsert(session: Session, batch: list[Numbered], report: ImportReport) -> Non
         row.key: row for row in session.exec(select(Recipient).where(col(Recipient.key).in_(keys)))
     }
     hashes = [address_hash(item.record.email) for item in batch if item.record.email]
-    suppressed = set(
+    suppressed = dict(
         session.exec(
-            select(Suppression.address_hash).where(col(Suppression.address_hash).in_(hashes))
-        )
+            select(Suppression.address_hash, Suppression.source).where(
+                col(Suppression.address_hash).in_(hashes)
+            )
+        ).all()
     )
+    erased_keys = erased(session, [key for key in keys if key not in existing])
     created: dict[str, dict[str, Any]] = {}
     for item in batch:
         record = item.record
+        digest = address_hash(record.email) if record.email else ""
+        if record.key not in existing and (
+            record.key in erased_keys or suppressed.get(digest) is SuppressionSource.ERASURE
+        ):
+            # Erased on request: a re-import of the same list must not bring them back.
+            report.erased += 1
+            continue
         if not record.email:
             report.without_email += 1
-        elif address_hash(record.email) in suppressed:
+        elif digest in suppressed:
             report.suppressed += 1
         row = existing.get(record.key)
         if row is None and record.key in created:
@@ -222,6 +234,17 @@ def upsert(session: Session, batch: list[Numbered], report: ImportReport) -> Non
         session.execute(sa.insert(Recipient), list(created.values()))
     session.flush()
     session.expunge_all()  # keep the identity map, and so memory, bounded by the batch
+
+
+def erased(session: Session, keys: list[str]) -> set[str]:
+    """The keys among `keys` of people erased on request (their erasure's audit entry)."""
+    pseudonyms = {hashed_subject(key): key for key in keys}
+    found = session.exec(
+        select(AuditEvent.subject).where(
+            AuditEvent.action == "recipients.erase", col(AuditEvent.subject).in_(pseudonyms)
+        )
+    )
+    return {pseudonyms[subject] for subject in found}
 
 
 def update_row(row: Recipient, values: dict[str, Any], now: dt.datetime) -> bool:

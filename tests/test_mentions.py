@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outreach.identity import ERASED, hashed_subject, identity_of
+from outreach.mentions import ERASED, hashed_subject, identity_of
 
 IDN = identity_of(
     "pm-lv-unny",
