@@ -189,6 +189,12 @@ def check_command(app: App, name: str) -> None:
                     click.echo(f"problem: {planned.reason}")
                 elif planned.state is LetterState.SUPPRESSED:
                     click.echo(f"not written to: {planned.recipient.key}: {planned.reason}")
+                elif planned.letter and planned.letter.to_address != planned.recipient.email:
+                    # An IDN domain goes in punycode: show the address as the server will see it.
+                    click.echo(
+                        f"address: {planned.recipient.key}: {planned.recipient.email} "
+                        f"is sent as {planned.letter.to_address}"
+                    )
     app.out.print(
         f"segment: {' AND '.join(segment_of(chosen)) or 'everyone'}; window {chosen.window}"
     )
