@@ -71,6 +71,9 @@ class SmtpTransport:
         except ERRORS as error:
             await self.drop(client)
             raise failure(Stage.CONNECT, error) from None
+        except BaseException:
+            await self.drop(client)  # whatever went wrong, no socket is left open behind it
+            raise
         self.client = client
 
     async def envelope(self, sender: str, recipient: str, *, smtputf8: bool = False) -> None:
