@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from outreach.addresses import address_key, parse_address
+from outreach.audit import record_event
 from outreach.eligibility import why_not_sendable
 from outreach.errors import InputError, LetterError
 from outreach.letter import Composer, Letter
@@ -18,19 +19,8 @@ from outreach.models import LetterState, Recipient
 from outreach.recipients.record import RecipientKind, RecipientRecord, Role
 from outreach.recipients.segment import parse_where, to_conditions
 from outreach.recipients.table import iter_recipients, to_record
+from outreach.repeats import earlier_letter
 from outreach.suppression import address_hash
-
-# A letter in any of these states means the appeal went, or is going, to that address.
-ALREADY = (
-    LetterState.QUEUED,
-    LetterState.CLAIMED,
-    LetterState.SENDING,
-    LetterState.SENT,
-    LetterState.DEFERRED,
-    LetterState.UNKNOWN,
-    LetterState.BOUNCED,
-    LetterState.REPLIED,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +31,7 @@ class AdHoc:
     recipient_id: int | None
     letter: Letter | None
     reason: str | None
+    repeats: str | None = None  # with --again: the earlier letter this one repeats
 
 
 def targets(
@@ -95,12 +86,26 @@ def prepare(
     again: bool,
     now: dt.datetime,
 ) -> list[AdHoc]:
-    """Make every letter, or say why one will not be sent (suppressed, already sent, no letter)."""
+    """Make every letter, or say why one will not be sent (suppressed, already sent, no letter).
+
+    Two targets at one mailbox get one letter: the first named (or, for --where, the first by
+    key) has it.
+    """
     prepared: list[AdHoc] = []
+    mailboxes: dict[str, str] = {}  # address comparison form → the recipient writing to it
     for recipient, recipient_id in targets(session, to, where):
         reason = why_not_sendable(session, recipient)
-        if reason is None and recipient.email and not again:
-            reason = already_sent(session, composer.appeal.slug, recipient.email)
+        mailbox = address_key(recipient.email) if recipient.email else None
+        if reason is None and mailbox is not None and mailbox in mailboxes:
+            reason = f"same mailbox as {mailboxes[mailbox]}, who gets the one letter to it"
+        earlier = None
+        if reason is None and recipient.email:
+            earlier = earlier_letter(session, composer.appeal.slug, recipient.email)
+            if earlier is not None and not again:
+                reason = (
+                    f"this appeal already went to {recipient.email} ({earlier.describe()}); "
+                    'add --again --reason "…" to send it once more'
+                )
         if reason is not None:
             prepared.append(AdHoc(recipient, recipient_id, None, reason))
             continue
@@ -109,38 +114,37 @@ def prepare(
         except LetterError as exc:
             prepared.append(AdHoc(recipient, recipient_id, None, str(exc)))
             continue
-        prepared.append(AdHoc(recipient, recipient_id, letter, None))
+        if mailbox is not None:
+            mailboxes[mailbox] = recipient.key
+        repeats = earlier.describe() if earlier is not None else None
+        prepared.append(AdHoc(recipient, recipient_id, letter, None, repeats))
     return prepared
 
 
-def already_sent(session: Session, slug: str, address: str) -> str | None:
-    """Why not to send this appeal to this address again, if it went there before."""
-    earlier = session.exec(
-        select(LetterRow)
-        .where(
-            LetterRow.appeal_slug == slug,
-            LetterRow.address_hash == address_hash(address),
-            col(LetterRow.state).in_(ALREADY),
+def enqueue(
+    session: Session,
+    prepared: list[AdHoc],
+    *,
+    now: dt.datetime,
+    actor: str,
+    again_reason: str | None = None,
+) -> list[int]:
+    """Store the letters, due now, outside any campaign; returns their ids (each audited).
+
+    A letter that repeats the appeal to a mailbox (`--again`) needs `again_reason`, which the
+    audit trail keeps with the earlier letter.
+    """
+    if any(item.repeats for item in prepared if item.letter) and not (again_reason or "").strip():
+        raise InputError(
+            "--again needs --reason: say why this appeal goes again to a mailbox that has it"
         )
-        .order_by(col(LetterRow.id))
-    ).first()
-    if earlier is None:
-        return None
-    return (
-        f"this appeal already went to {address} (letter {earlier.id}, {earlier.state.value}); "
-        "add --again to send it once more"
-    )
-
-
-def enqueue(session: Session, prepared: list[AdHoc], *, now: dt.datetime) -> list[int]:
-    """Store the letters, due now, outside any campaign; returns their ids."""
     ids = []
+    table = LetterRow.__table__  # type: ignore[attr-defined]
     for item in prepared:
         letter = item.letter
         if letter is None:
             continue
-        table = LetterRow.__table__  # type: ignore[attr-defined]
-        ids.append(
+        letter_id = int(
             session.execute(
                 table.insert().returning(table.c.id),
                 {
@@ -165,4 +169,18 @@ def enqueue(session: Session, prepared: list[AdHoc], *, now: dt.datetime) -> lis
                 },
             ).scalar_one()
         )
+        ids.append(letter_id)
+        subject = item.recipient.key
+        if item.repeats:
+            record_event(
+                session,
+                actor,
+                "letter.resend",
+                subject,
+                letter=letter_id,
+                earlier=item.repeats,
+                reason=(again_reason or "").strip(),
+            )
+        else:
+            record_event(session, actor, "letter.adhoc", subject, letter=letter_id)
     return ids

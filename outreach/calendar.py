@@ -68,6 +68,11 @@ class SendWindow:
         return f"{_describe_days(self.weekdays)} {','.join(r.describe() for r in self.ranges)}"
 
 
+def parse_closed(text: str) -> frozenset[dt.date]:
+    """Closed dates as a campaign stores them: ISO dates separated by `|`."""
+    return frozenset(dt.date.fromisoformat(day) for day in text.split("|") if day)
+
+
 def parse_window(text: str) -> SendWindow:
     """Read a window such as "Tue-Thu 09:00-11:00" or "Mon,Wed,Fri 09:00-12:00,14:00-17:00".
 

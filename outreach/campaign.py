@@ -14,22 +14,31 @@ from sqlmodel import Session, col, func, select
 
 from outreach import clock
 from outreach.audit import record_event
-from outreach.calendar import RecipientCalendar, SendWindow, parse_window
+from outreach.calendar import RecipientCalendar, SendWindow, parse_closed, parse_window
 from outreach.eligibility import why_not_sendable
 from outreach.errors import InputError, LetterError, NotFoundError, OutreachError, StateError
+from outreach.followup_preview import Thread
 from outreach.letter import Composer, Letter
 from outreach.message import domain_of, new_message_id, new_token
-from outreach.models import Campaign, CampaignState, LetterState
+from outreach.models import Campaign, CampaignState, LetterState, Recipient
 from outreach.models import Letter as LetterRow
 from outreach.recipients.record import RecipientRecord
 from outreach.recipients.segment import parse_where, to_conditions
 from outreach.recipients.table import count_recipients, iter_recipients, to_record
+from outreach.repeats import NO_RESEND, Resend, earlier_letter, lock_appeal, shared_mailboxes
 from outreach.steps import approve_steps
 from outreach.suppression import address_hash
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 DEFAULT_WINDOW = "Mon-Fri 09:00-12:00"
 WAITING = (LetterState.QUEUED, LetterState.DEFERRED, LetterState.CLAIMED, LetterState.SENDING)
+# What approval makes of each recipient of the segment.
+APPROVAL_STATES = (
+    LetterState.QUEUED,
+    LetterState.SUPPRESSED,
+    LetterState.DUPLICATE,
+    LetterState.SKIPPED,
+)
 
 
 class CampaignError(OutreachError):
@@ -100,7 +109,7 @@ def segment_of(campaign: Campaign) -> list[str]:
 
 def closed_of(campaign: Campaign) -> frozenset[dt.date]:
     """The campaign's closed dates."""
-    return frozenset(dt.date.fromisoformat(d) for d in campaign.closed_dates.split("|") if d)
+    return parse_closed(campaign.closed_dates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,17 +125,28 @@ class Planned:
 
 
 def plan_letters(
-    session: Session, campaign: Campaign, composer: Composer, now: dt.datetime
+    session: Session,
+    campaign: Campaign,
+    composer: Composer,
+    now: dt.datetime,
+    *,
+    resend: Resend = NO_RESEND,
 ) -> Iterator[Planned]:
     """For each recipient of the segment: the letter, its send time, or why there is none."""
     window: SendWindow = parse_window(campaign.window)
     start = max(now, campaign.start_at) if campaign.start_at else now
     closed = closed_of(campaign)
-    for row in iter_recipients(session, to_conditions(parse_where(segment_of(campaign)))):
+    conditions = to_conditions(parse_where(segment_of(campaign)))
+    shared = shared_mailboxes(session, conditions)
+    for row in iter_recipients(session, conditions):
         recipient = to_record(row)
         reason = why_not_sendable(session, recipient)
         if reason is not None:
             yield Planned(recipient, row.id, LetterState.SUPPRESSED, reason, None, None)
+            continue
+        reason = why_repeat(session, campaign, row, shared, resend)
+        if reason is not None:
+            yield Planned(recipient, row.id, LetterState.DUPLICATE, reason, None, None)
             continue
         calendar = RecipientCalendar(
             recipient.tz, recipient.host_country, closed, every_day=campaign.every_day
@@ -140,20 +160,48 @@ def plan_letters(
         yield Planned(recipient, row.id, LetterState.QUEUED, None, letter, send_after)
 
 
+def why_repeat(
+    session: Session,
+    campaign: Campaign,
+    row: Recipient,
+    shared: dict[str, str],
+    resend: Resend,
+) -> str | None:
+    """Why writing to this recipient would repeat the appeal to a mailbox, if it would.
+
+    Another recipient of the segment at the same mailbox gets its one letter (see
+    `repeats.rank`), and a mailbox that has the appeal from another campaign or an ad hoc send
+    gets none, unless a re-send names it.
+    """
+    chosen = shared.get(row.email_key) if row.email_key else None
+    if chosen is not None and chosen != row.key:
+        return f"same mailbox as {chosen}, to whom this campaign's one letter to it is addressed"
+    if not row.email or resend.covers(to_record(row)):
+        return None
+    earlier = earlier_letter(session, campaign.appeal_slug, row.email, besides=campaign.id)
+    if earlier is None:
+        return None
+    whom = "" if earlier.recipient_key == row.key else f" (to {earlier.recipient_key})"
+    return f"this appeal already went to this mailbox: {earlier.describe()}{whom}"
+
+
 @dataclass
 class PlanSummary:
     """What approval would create, as `campaign check` and the approval preview show it.
 
     Counts by state and by language, the first letter in each language, when the first and
-    last letters would leave, and the first `listed` problems and unwritten recipients.
+    last letters would leave, and the first `listed` problems, unwritten recipients and
+    recipients left out because their mailbox has (or gets) the appeal already.
     """
 
     listed: int = 50
     states: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     samples: dict[str, Letter] = field(default_factory=dict)
+    threads: dict[str, Thread] = field(default_factory=dict)  # for samples of the follow-ups
     problems: list[str] = field(default_factory=list)
     suppressed: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
     first: dt.datetime | None = None
     last: dt.datetime | None = None
 
@@ -169,10 +217,16 @@ class PlanSummary:
             self.problems.append(planned.reason or planned.recipient.key)
         elif planned.state is LetterState.SUPPRESSED and len(self.suppressed) < self.listed:
             self.suppressed.append(f"{planned.recipient.key}: {planned.reason}")
+        elif planned.state is LetterState.DUPLICATE and len(self.duplicates) < self.listed:
+            self.duplicates.append(f"{planned.recipient.key}: {planned.reason}")
         if planned.letter is not None and planned.send_after is not None:
             language = planned.letter.language
             self.languages[language] += 1
             self.samples.setdefault(language, planned.letter)
+            if language not in self.threads:
+                self.threads[language] = Thread.of_letter(
+                    planned.recipient, planned.letter, planned.send_after
+                )
             moment = planned.send_after
             self.first = moment if self.first is None else min(self.first, moment)
             self.last = moment if self.last is None else max(self.last, moment)
@@ -194,21 +248,35 @@ def approve_campaign(
     actor: str,
     skip_problems: bool,
     advance: Callable[[], None] = lambda: None,
+    resend: Resend = NO_RESEND,
+    seen: Callable[[Planned], None] = lambda planned: None,
 ) -> dict[str, int]:
-    """Create every letter of the campaign, frozen as it will be sent; all or nothing."""
+    """Create every letter of the campaign, frozen as it will be sent; all or nothing.
+
+    Returns the letters made by state; `seen` is called with each planned letter (so a caller
+    can list who was left out and why).
+    """
     if campaign.state is not CampaignState.DRAFT:
         raise StateError(f"campaign {campaign.name} is {campaign.state}: only a draft is approved")
+    # Held to the end of the transaction: no other approval or ad hoc send of this appeal can
+    # write to a mailbox between this one's look and its inserts.
+    lock_appeal(session, campaign.appeal_slug)
     now = clock.now()
-    counts = {
-        state.value: 0
-        for state in (LetterState.QUEUED, LetterState.SUPPRESSED, LetterState.SKIPPED)
-    }
+    counts = {state.value: 0 for state in APPROVAL_STATES}
     problems: list[str] = []
+    resent: list[tuple[str, str]] = []
     batch: list[dict[str, object]] = []
-    for planned in plan_letters(session, campaign, composer, now):
+    for planned in plan_letters(session, campaign, composer, now, resend=resend):
         advance()
+        seen(planned)
         if planned.state is LetterState.SKIPPED:
             problems.append(planned.reason or planned.recipient.key)
+        elif resend and planned.state is LetterState.QUEUED and planned.recipient.email:
+            earlier = earlier_letter(
+                session, campaign.appeal_slug, planned.recipient.email, besides=campaign.id
+            )
+            if earlier is not None:
+                resent.append((planned.recipient.key, earlier.describe()))
         counts[planned.state.value] += 1
         batch.append(letter_values(campaign, planned, now))
         if len(batch) >= 200:
@@ -222,13 +290,33 @@ def approve_campaign(
     if batch:
         session.execute(sa.insert(LetterRow), batch)
     if counts[LetterState.QUEUED.value] == 0:
-        raise CampaignError(f"campaign {campaign.name} has no letter to send; nothing was approved")
+        unwritten = ", ".join(
+            f"{counts[state.value]} {state.value}"
+            for state in APPROVAL_STATES
+            if counts[state.value] and state is not LetterState.QUEUED
+        )
+        raise CampaignError(
+            f"campaign {campaign.name} has no letter to send "
+            f"({unwritten or 'nobody in the segment'}; see `outreach campaign check "
+            f"{campaign.name}`); nothing was approved"
+        )
     # The approval covers the declared follow-up steps; their templates must fit the letters.
     approve_steps(session, campaign, composer, actor=actor, now=now)
     campaign.state = CampaignState.APPROVED
     campaign.approved_at, campaign.approved_by = now, actor
     session.add(campaign)
     record_event(session, actor, "campaign.approve", campaign.name, **counts)
+    for key, before in resent:
+        # A deliberate repeat is on the record, under the recipient: the earlier letter and why.
+        record_event(
+            session,
+            actor,
+            "letter.resend",
+            key,
+            campaign=campaign.name,
+            earlier=before,
+            reason=resend.reason,
+        )
     return counts
 
 

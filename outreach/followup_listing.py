@@ -49,7 +49,13 @@ LETTER_STATUS = {
     **dict.fromkeys((LetterState.SENT, LetterState.REPLIED), "sent"),
     LetterState.BOUNCED: "bounced",
     **dict.fromkeys(
-        (LetterState.SKIPPED, LetterState.SUPPRESSED, LetterState.CANCELLED), "skipped"
+        (
+            LetterState.SKIPPED,
+            LetterState.SUPPRESSED,
+            LetterState.DUPLICATE,
+            LetterState.CANCELLED,
+        ),
+        "skipped",
     ),
     LetterState.FAILED: "failed",
     LetterState.UNKNOWN: "unknown",
@@ -60,7 +66,12 @@ VERDICT_STATUS = {
     Verdict.WAITING: "waiting",
     Verdict.NONE: "skipped",
 }
-FINAL_UNSENT = (LetterState.SKIPPED, LetterState.SUPPRESSED, LetterState.CANCELLED)
+FINAL_UNSENT = (
+    LetterState.SKIPPED,
+    LetterState.SUPPRESSED,
+    LetterState.DUPLICATE,
+    LetterState.CANCELLED,
+)
 
 
 def follow_up_rows(session: Session, campaign: Campaign, now: dt.datetime) -> Iterator[FollowUpRow]:

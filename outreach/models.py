@@ -175,6 +175,9 @@ class LetterState(StrEnum):
     UNKNOWN = "unknown"  # the worker died after DATA began: never resent automatically
     SUPPRESSED = "suppressed"  # not sent: address suppressed or recipient inactive / do_not_contact
     SKIPPED = "skipped"  # not sent: no letter could be made at approval (reason recorded)
+    # Not sent: this appeal already went (or is going) to this mailbox, in this or another
+    # campaign or ad hoc, or another recipient of the campaign shares it; the reason names which.
+    DUPLICATE = "duplicate"
     CANCELLED = "cancelled"  # not sent: the campaign was cancelled
     BOUNCED = "bounced"  # sent, then a permanent bounce came back
     REPLIED = "replied"  # sent, and the recipient answered
@@ -318,9 +321,14 @@ class InboundMessage(SQLModel, table=True):
     __tablename__ = "inbound_message"
 
     id: int | None = Field(default=None, primary_key=True)
-    # Message-ID, or "sha256:<hash of the bytes>" when there is none: taken in twice, one row.
+    # "sha256:<content digest>" (outreach.inbox.identity): the same message taken in twice is
+    # one row; a reused Message-ID with other content is another message. Kept after erasure,
+    # so erased mail is recognised, and never stored again, when it is imported once more.
     dedup_key: str = Field(max_length=1000, unique=True)
     message_id: str | None = Field(default=None, max_length=1000, index=True)
+    # Another stored message has the same Message-ID but other content (a broken client, a web
+    # form): both are kept; this one is flagged for review.
+    reused_message_id: bool = Field(default=False)
     raw: bytes = Field(sa_type=sa.LargeBinary)
     source: str = Field(max_length=1000)  # imap:host/user/folder:uid, maildir:…, mbox:…, eml:…
     received_at: dt.datetime = utc_column(index=True)

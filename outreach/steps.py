@@ -11,6 +11,7 @@ from outreach import clock
 from outreach.audit import record_event
 from outreach.errors import InputError, LetterError, StateError
 from outreach.followup import MAX_STEPS, StepRule
+from outreach.followup_preview import Schedule, first_threads, step_samples
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState, FollowUpStep, LetterState
 from outreach.models import Letter as LetterRow
@@ -142,10 +143,23 @@ def approve_steps(
     """Approve the campaign's steps not yet approved; their templates must fit its letters."""
     if campaign.state is CampaignState.CANCELLED:
         raise StateError(f"campaign {campaign.name} is cancelled: it takes no follow-up")
-    pending = [step for step in steps_of(session, campaign.id) if step.approved_at is None]
+    steps = steps_of(session, campaign.id)
+    pending = [step for step in steps if step.approved_at is None]
     languages = letter_languages(session, campaign.id)
     for template in sorted({step.template for step in pending}):
         check_templates(composer, template, languages)
+    if pending:
+        # Seen before they go: a sample of each step in each language must render.
+        numbers = {step.number for step in pending}
+        samples = step_samples(
+            composer, steps, first_threads(session, campaign), Schedule.of(campaign)
+        )
+        failed = [sample for sample in samples if sample.problem and sample.step in numbers]
+        if failed:
+            raise LetterError(
+                f"{failed[0].describe()}; nothing was approved. Fix the follow-up templates "
+                f"and see every follow-up with `outreach campaign check {campaign.name}`"
+            )
     for step in pending:
         step.approved_at, step.approved_by = now, actor
         session.add(step)

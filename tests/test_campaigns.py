@@ -126,7 +126,12 @@ def test_approval_creates_one_letter_per_recipient_recording_the_skipped(
     loaded: Engine, settings: Settings
 ) -> None:
     create(loaded)
-    assert approve(loaded, settings, skip=True) == {"queued": 46, "suppressed": 2, "skipped": 1}
+    assert approve(loaded, settings, skip=True) == {
+        "queued": 46,
+        "suppressed": 2,
+        "duplicate": 0,
+        "skipped": 1,
+    }
     assert letter_for(loaded, "emb-cz-am-head").reason == "do_not_contact"
     assert letter_for(loaded, "emb-lt-am-head").reason == "inactive"
     assert letter_for(loaded, "mep-999006").state is LetterState.SKIPPED

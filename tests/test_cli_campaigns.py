@@ -63,8 +63,8 @@ def test_create_check_approve_dispatch_status(project: Path, server: SmtpServer)
     approved = approve("spring")
     assert approved.exit_code == 0, approved.output
     assert (
-        "approved spring: 15 letter(s) queued, 2 not written to, 0 without a letter"
-        in approved.output
+        "approved spring: 15 letter(s) queued, 2 not written to, 0 left out (mailbox has the "
+        "appeal, or shares it), 0 without a letter" in approved.output
     )
     dispatched = run("dispatch", "--once")
     assert "claimed 15: sent 15" in dispatched.output
@@ -165,8 +165,8 @@ def test_send_twice_is_refused_without_again(project: Path, server: SmtpServer) 
     run("send", "--to", "emb-fr-am-head", "--no-dry-run")
     result = run("send", "--to", "emb-fr-am-head", "--no-dry-run")
     assert (
-        "this appeal already went to ambassador.fr-am@example.org (letter 1, sent); add --again"
-        in result.output
+        "this appeal already went to ambassador.fr-am@example.org (letter 1 of an ad hoc send, "
+        'sent); add --again --reason "…" to send it once more' in result.output
     )
     assert len(server.messages) == 1
 

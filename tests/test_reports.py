@@ -370,7 +370,8 @@ def test_every_figure_in_json(engine: Engine) -> None:
     # A few figures written out literally, as a reader of the JSON sees them.
     assert data["funnel"][0] == {
         "group": "all",
-        "counts": {"created": 15, "suppressed": 1, "skipped": 1, "cancelled": 1, "queued": 2,
+        "counts": {"created": 15, "suppressed": 1, "duplicate": 0, "skipped": 1, "cancelled": 1,
+                   "queued": 2,
                    "sent": 7, "deferred": 1, "failed": 1, "unknown": 1, "bounced": 1,
                    "auto_replied": 1, "replied": 4},
         "reply_rate": 0.5714,
@@ -470,7 +471,7 @@ CONTRACT = {
     "report": ["campaign", "appeal", "appeal_title", "state", "generated_at", "segment", "demands",
                "funnel", "positions", "matrix", "silent", "median_days_to_reply", "timeline"],
     "funnel": ["group", "counts", "reply_rate"],
-    "funnel.counts": ["created", "suppressed", "skipped", "cancelled", "queued", "sent",
+    "funnel.counts": ["created", "suppressed", "duplicate", "skipped", "cancelled", "queued", "sent",
                       "deferred", "failed", "unknown", "bounced", "auto_replied", "replied"],
     "positions": ["demand", "dimension", "group", "counts"],
     "positions.counts": ["supports", "commits", "noncommittal", "declines", "not_addressed",
@@ -604,6 +605,7 @@ def test_the_command_line(engine: Engine, tmp_path: Path, monkeypatch: pytest.Mo
     assert [
         "mep",
         "4",
+        "0",
         "0",
         "1",
         "0",

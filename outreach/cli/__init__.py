@@ -124,6 +124,7 @@ def main() -> None:
 def register() -> None:
     """Attach the command groups (imported here so that each module stays small)."""
     from outreach.cli import (
+        approval,
         campaigns,
         database,
         delivery,
@@ -142,6 +143,7 @@ def register() -> None:
     cli.add_command(letters.preview)
     cli.add_command(letters.check)
     cli.add_command(campaigns.campaign)
+    approval.register()
     followups.register()
     cli.add_command(delivery.letters)
     cli.add_command(delivery.dispatch)

@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 
 import click
 from sqlmodel import col, select
 
-from outreach import clock
 from outreach.campaign import (
-    PlanSummary,
-    approve_campaign,
     create_campaign,
     get_campaign,
     letter_counts,
-    plan_letters,
-    segment_of,
-    segment_size,
     set_state,
 )
 from outreach.cli import App, OutreachGroup, pass_app
 from outreach.cli.recipients import where_option
 from outreach.db import session_scope
-from outreach.errors import InputError, StateError
+from outreach.errors import InputError
 from outreach.followup import parse_after
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState, LetterState
-from outreach.steps import DEFAULT_TEMPLATE, approve_steps, declare_steps, steps_of
+from outreach.steps import DEFAULT_TEMPLATE, declare_steps, steps_of
 
 
 def parse_instant(text: str | None) -> dt.datetime | None:
@@ -167,89 +160,6 @@ def list_command(app: App, as_json: bool) -> None:
         return
     for item in data:
         app.out.print(f"{item['name']}  {item['state']}  {item['appeal']}  {item['window']}")
-
-
-@campaign.command("check")
-@click.argument("name")
-@pass_app
-def check_command(app: App, name: str) -> None:
-    """Render every letter of the campaign and show when each would leave; exit 1 on a problem.
-
-    Example: outreach campaign check spring-2026
-    """
-    with session_scope(app.engine, write=False) as session:
-        chosen = get_campaign(session, name)
-        composer = Composer.load(app.settings, chosen.appeal_slug)
-        plan = PlanSummary(listed=0)  # every problem is printed as it is found
-        with app.progress("checking letters", segment_size(session, chosen)) as advance:
-            for planned in plan_letters(session, chosen, composer, clock.now()):
-                advance()
-                plan.add(planned)
-                if planned.state is LetterState.SKIPPED:
-                    click.echo(f"problem: {planned.reason}")
-                elif planned.state is LetterState.SUPPRESSED:
-                    click.echo(f"not written to: {planned.recipient.key}: {planned.reason}")
-                elif planned.letter and planned.letter.to_address != planned.recipient.email:
-                    # An IDN domain goes in punycode: show the address as the server will see it.
-                    click.echo(
-                        f"address: {planned.recipient.key}: {planned.recipient.email} "
-                        f"is sent as {planned.letter.to_address}"
-                    )
-    app.out.print(
-        f"segment: {' AND '.join(segment_of(chosen)) or 'everyone'}; window {chosen.window}"
-    )
-    by_language = ", ".join(f"{k} {v}" for k, v in plan.languages.most_common())
-    app.out.print(f"letters: {plan.queued} to send ({by_language})")
-    if plan.first is not None and plan.last is not None:
-        app.out.print(
-            f"first leaves {plan.first:%Y-%m-%d %H:%M} UTC, last {plan.last:%Y-%m-%d %H:%M} UTC"
-        )
-    if plan.states["suppressed"]:
-        app.out.print(f"not written to: {plan.states['suppressed']}")
-    if plan.states["skipped"]:
-        app.out.print(f"{plan.states['skipped']} problem(s)")
-        sys.exit(1)
-    app.out.print("no problems")
-
-
-@campaign.command("approve")
-@click.argument("name")
-@click.option(
-    "--skip-problems", is_flag=True, help="Approve even if some recipients have no letter."
-)
-@pass_app
-def approve_command(app: App, name: str, skip_problems: bool) -> None:
-    """Approve: create every letter, frozen exactly as it will be sent, and let it go.
-
-    On a campaign approved before, this approves the follow-up steps declared since.
-
-    Example: outreach campaign approve spring-2026
-    """
-    with session_scope(app.engine) as session:
-        chosen = get_campaign(session, name)
-        composer = Composer.load(app.settings, chosen.appeal_slug)
-        if chosen.state is not CampaignState.DRAFT:
-            steps = approve_steps(session, chosen, composer, actor=app.actor, now=clock.now())
-            if not steps:
-                raise StateError(
-                    f"campaign {name} is {chosen.state.value}, not a draft, and no follow-up "
-                    "step awaits approval"
-                )
-            app.out.print(f"approved {steps} follow-up step(s) of {name}")
-            return
-        with app.progress("making letters", segment_size(session, chosen)) as advance:
-            counts = approve_campaign(
-                session,
-                chosen,
-                composer,
-                actor=app.actor,
-                skip_problems=skip_problems,
-                advance=advance,
-            )
-    app.out.print(
-        f"approved {name}: {counts['queued']} letter(s) queued, {counts['suppressed']} not written "
-        f"to, {counts['skipped']} without a letter"
-    )
 
 
 def change_state(app: App, name: str, target: CampaignState, reason: str | None) -> None:

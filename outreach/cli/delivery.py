@@ -20,6 +20,7 @@ from outreach.errors import InputError, NotFoundError
 from outreach.letter import Composer
 from outreach.models import Attempt, Letter, LetterState
 from outreach.planner import PlanReport, plan_all
+from outreach.repeats import lock_appeal
 
 
 @click.group(cls=OutreachGroup)
@@ -221,7 +222,12 @@ def run(app: App) -> None:
 @click.option("--to", "to", multiple=True, metavar="KEY|EMAIL", help="A recipient (repeatable).")
 @where_option
 @click.option("--lang", "language", metavar="LANG", help="Write in this language.")
-@click.option("--again", is_flag=True, help="Send even to an address this appeal already went to.")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Send even to a mailbox this appeal already went to (needs --reason; audited).",
+)
+@click.option("--reason", metavar="TEXT", help="Why the appeal goes again (with --again).")
 @click.option(
     "--dry-run/--no-dry-run",
     default=True,
@@ -236,15 +242,21 @@ def send(
     where: tuple[str, ...],
     language: str | None,
     again: bool,
+    reason: str | None,
     dry_run: bool,
 ) -> None:
     """Send the appeal now to chosen recipients, outside any campaign (a dry run by default).
 
     Example: outreach send --to emb-fr-am-head --no-dry-run
     """
+    if again and not (reason or "").strip():
+        raise InputError(
+            '--again needs --reason "…": why this appeal goes again to a mailbox that has it'
+        )
     composer = Composer.load(app.settings, slug)
     now = clock.now()
     with session_scope(app.engine) as session:
+        lock_appeal(session, composer.appeal.slug)
         prepared = prepare(
             session, composer, list(to), list(where), language=language, again=again, now=now
         )
@@ -261,7 +273,7 @@ def send(
         if dry_run:
             app.out.print(f"dry run: nothing was sent; add --no-dry-run to send {ready} letter(s)")
             return
-        ids = enqueue(session, prepared, now=now)
+        ids = enqueue(session, prepared, now=now, actor=app.actor, again_reason=reason)
     if not ids:
         app.out.print("nothing to send")
         return

@@ -34,6 +34,11 @@ def print_intake(app: App, report: IntakeReport) -> None:
         f"taken in {report.taken} ({kinds or 'nothing new'}); duplicates {report.duplicates}; "
         f"unmatched {report.unmatched}; quarantined {report.quarantined}"
     )
+    if report.reused_message_ids:
+        app.out.print(
+            f"{report.reused_message_ids} new message(s) carry a Message-ID that another message "
+            "has: both are kept, flagged for review (`outreach replies list`)"
+        )
     if report.moved:
         app.out.print(f"moved {report.moved} to {app.settings.imap.processed_folder}")
 
@@ -77,6 +82,7 @@ def row_json(message: InboundMessage, letter: Letter | None) -> dict[str, object
         "review": message.review,
         "quarantined": message.quarantined,
         "message_id": message.message_id,
+        "reused_message_id": message.reused_message_id,
         "sender": message.sender,
         "subject": message.subject,
         "date": message.date.isoformat() if message.date else None,
@@ -118,6 +124,8 @@ def list_command(app: App, kind: str | None, unmatched: bool, uncoded: bool, as_
         return
     for row in rows:
         flag = " (review)" if row["review"] else ""
+        if row["reused_message_id"]:
+            flag = " (review: Message-ID reused)"
         target = f"letter {row['letter']} {row['recipient']}" if row["letter"] else "unmatched"
         app.out.print(
             f"{row['id']:>5}  {row['kind']:<10} {target:<36} {row['sender'] or '':<36} "
@@ -139,6 +147,21 @@ def appeal_of(app: App, letter: Letter) -> Appeal:
     return load_appeal(Path(app.settings.paths.templates) / letter.appeal_slug)
 
 
+def same_message_id(session: Session, message: InboundMessage) -> list[int]:
+    """The other stored messages that carry this message's Message-ID."""
+    if message.message_id is None:
+        return []
+    return [
+        other
+        for other in session.exec(
+            select(InboundMessage.id)
+            .where(InboundMessage.message_id == message.message_id)
+            .order_by(col(InboundMessage.id))
+        )
+        if other is not None and other != message.id
+    ]
+
+
 @replies.command("show")
 @click.argument("message_id", type=ROW_ID)
 @pass_app
@@ -152,9 +175,15 @@ def show_command(app: App, message_id: int) -> None:
         letter = session.get(Letter, message.letter_id) if message.letter_id else None
         current = positions_of(session, message_id)
         history = positions_of(session, message_id, history=True)
+        namesakes = same_message_id(session, message)
     data = row_json(message, letter)
     for key in ("kind", "reason", "sender", "subject", "date", "language", "message_id"):
         app.out.print(f"{key:<11} {data[key] or ''}")
+    if namesakes:
+        listed = ", ".join(str(other) for other in namesakes)
+        app.out.print(
+            f"{'reused':<11} other content under this Message-ID: message(s) {listed}; each is kept"
+        )
     if message.return_date:
         app.out.print(f"{'back on':<11} {message.return_date.isoformat()}")
     if message.kind is InboundKind.BOUNCE:

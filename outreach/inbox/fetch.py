@@ -35,6 +35,7 @@ class IntakeReport:
     duplicates: int = 0
     unmatched: int = 0
     quarantined: int = 0
+    reused_message_ids: int = 0  # new messages under a Message-ID another message has
     moved: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
 
@@ -47,6 +48,7 @@ class IntakeReport:
         self.by_kind[result.kind.value] += 1
         self.unmatched += result.letter_id is None
         self.quarantined += result.quarantined
+        self.reused_message_ids += result.reused_message_id
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from sqlmodel import Session, col, func, select
 from outreach import outbox
 from outreach.config import Settings
 from outreach.inbox.classify import Classification, Limits, classify
+from outreach.inbox.identity import dedup_key
 from outreach.inbox.match import Match, find_letter
 from outreach.models import (
     InboundKind,
@@ -37,13 +37,7 @@ class Ingested:
     letter_id: int | None
     method: MatchMethod | None
     quarantined: bool
-
-
-def dedup_key(message_id: str | None, raw: bytes) -> str:
-    """The Message-ID, or a hash of the bytes when there is none (RFC 5322 makes it optional)."""
-    if message_id:
-        return message_id[:1000]
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    reused_message_id: bool = False  # another message stored already has its Message-ID
 
 
 def ingest(
@@ -51,17 +45,21 @@ def ingest(
 ) -> Ingested:
     """Store a message once (a second time is reported as a duplicate) and apply its effects.
 
+    The same message is the same content (see outreach.inbox.identity), not merely the same
+    Message-ID: another message under a Message-ID already taken in is stored and flagged.
     Runs in the caller's transaction: the IMAP move happens only after it commits, so a crash in
     between takes the message in again next time, where it is found to be a duplicate.
     """
-    limits = Limits(max_bytes=settings.inbox.max_bytes)
-    message = classify(raw, languages=tuple(settings.inbox.languages), limits=limits)
-    key = dedup_key(message.message_id, raw)
+    key = dedup_key(raw)
     existing = session.exec(select(InboundMessage).where(InboundMessage.dedup_key == key)).first()
     if existing is not None:
         return summary(existing, duplicate=True)
+    limits = Limits(max_bytes=settings.inbox.max_bytes)
+    message = classify(raw, languages=tuple(settings.inbox.languages), limits=limits)
     match = find_letter(session, message, settings.sender.address)
     row = build_row(message, raw, key, source, match, now)
+    if message.message_id is not None and reuses_message_id(session, message.message_id):
+        row.reused_message_id = row.review = True
     try:
         with session.begin_nested():  # another worker may be taking in the same message
             session.add(row)
@@ -70,6 +68,16 @@ def ingest(
         return summary(existing, duplicate=True)
     apply_effects(session, row, settings, now)
     return summary(row, duplicate=False)
+
+
+def reuses_message_id(session: Session, message_id: str) -> bool:
+    """Whether another message stored already carries this Message-ID."""
+    return (
+        session.exec(
+            select(InboundMessage.id).where(InboundMessage.message_id == message_id[:1000])
+        ).first()
+        is not None
+    )
 
 
 def build_row(
@@ -105,7 +113,15 @@ def build_row(
 def summary(row: InboundMessage, *, duplicate: bool) -> Ingested:
     """The result for a stored row."""
     assert row.id is not None
-    return Ingested(row.id, duplicate, row.kind, row.letter_id, row.match_method, row.quarantined)
+    return Ingested(
+        row.id,
+        duplicate,
+        row.kind,
+        row.letter_id,
+        row.match_method,
+        row.quarantined,
+        row.reused_message_id,
+    )
 
 
 def apply_effects(

@@ -38,6 +38,7 @@ OUT = (LetterState.SENT, LetterState.BOUNCED, LetterState.REPLIED, LetterState.U
 # Funnel columns that are plain letter states (the others are computed below).
 BY_STATE: dict[str, tuple[LetterState, ...]] = {
     "suppressed": (LetterState.SUPPRESSED,),
+    "duplicate": (LetterState.DUPLICATE,),
     "skipped": (LetterState.SKIPPED,),
     "cancelled": (LetterState.CANCELLED,),
     "queued": (LetterState.QUEUED, LetterState.CLAIMED, LetterState.SENDING),

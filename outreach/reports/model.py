@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 FUNNEL = (
     "created",  # every letter of the campaign, whatever became of it
     "suppressed",  # not sent: suppressed address, inactive or do_not_contact recipient
+    "duplicate",  # not sent: the mailbox has this appeal already (another campaign, ad hoc) or
+    # another recipient of the campaign shares it and got the one letter
     "skipped",  # not sent: no letter could be made at approval
     "cancelled",  # not sent: the campaign was cancelled
     "queued",  # waiting to be sent (including claimed / sending right now)

@@ -25,6 +25,7 @@ from outreach.campaign import (
     summarise_plan,
 )
 from outreach.db import session_scope
+from outreach.followup_preview import Schedule, step_samples
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState
 from outreach.steps import steps_of
@@ -110,6 +111,13 @@ def preview_page(request: Request, user: User) -> Response:
         preview = summarise_plan(
             plan_letters(session, campaign, composer, clock.now()), listed=MAX_LISTED
         )
+        # Follow-ups are seen before they go too: one sample per step and language.
+        follow_ups = step_samples(
+            composer,
+            steps_of(session, campaign.id),
+            preview.threads.values(),
+            Schedule.of(campaign),
+        )
     return render(
         request,
         "preview.html",
@@ -118,6 +126,7 @@ def preview_page(request: Request, user: User) -> Response:
             "campaign": campaign,
             "segment": segment_of(campaign),
             "preview": preview,
+            "follow_ups": follow_ups,
             "may_approve": campaign.state is CampaignState.DRAFT
             and user.role.allows(UserRole.APPROVER),
         },
@@ -137,7 +146,8 @@ def approve(request: Request, user: User, form: FormData) -> Response:
     notice(
         request,
         f"approved {name}: {counts['queued']} letter(s) queued, {counts['suppressed']} not "
-        f"written to, {counts['skipped']} without a letter",
+        f"written to, {counts['duplicate']} left out (mailbox has the appeal, or shares it), "
+        f"{counts['skipped']} without a letter",
     )
     return RedirectResponse(f"/campaigns/{name}", 303)
 
