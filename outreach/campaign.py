@@ -22,9 +22,10 @@ from outreach.letter import Composer, Letter
 from outreach.message import domain_of, new_message_id, new_token
 from outreach.models import Campaign, CampaignState, LetterState, Recipient
 from outreach.models import Letter as LetterRow
+from outreach.recipients.lint import Linter, blocked_by, refusal
 from outreach.recipients.record import RecipientRecord
 from outreach.recipients.segment import parse_where, to_conditions
-from outreach.recipients.table import count_recipients, iter_recipients, to_record
+from outreach.recipients.table import count_recipients, iter_recipients, survey_list, to_record
 from outreach.repeats import NO_RESEND, Resend, earlier_letter, lock_appeal, shared_mailboxes
 from outreach.steps import approve_steps
 from outreach.suppression import address_hash
@@ -204,6 +205,7 @@ class PlanSummary:
     duplicates: list[str] = field(default_factory=list)
     first: dt.datetime | None = None
     last: dt.datetime | None = None
+    lint: Linter | None = None  # the data checks of the letters to send (recipients/lint.py)
 
     @property
     def queued(self) -> int:
@@ -213,6 +215,8 @@ class PlanSummary:
     def add(self, planned: Planned) -> None:
         """Count one planned letter in."""
         self.states[planned.state.value] += 1
+        if self.lint is not None:
+            self.lint.add(planned.recipient, checked=planned.state is LetterState.QUEUED)
         if planned.state is LetterState.SKIPPED and len(self.problems) < self.listed:
             self.problems.append(planned.reason or planned.recipient.key)
         elif planned.state is LetterState.SUPPRESSED and len(self.suppressed) < self.listed:
@@ -232,9 +236,11 @@ class PlanSummary:
             self.last = moment if self.last is None else max(self.last, moment)
 
 
-def summarise_plan(plans: Iterable[Planned], *, listed: int = 50) -> PlanSummary:
+def summarise_plan(
+    plans: Iterable[Planned], *, listed: int = 50, lint: Linter | None = None
+) -> PlanSummary:
     """The summary of planned letters (from `plan_letters`), listing at most `listed` problems."""
-    summary = PlanSummary(listed=listed)
+    summary = PlanSummary(listed=listed, lint=lint)
     for planned in plans:
         summary.add(planned)
     return summary
@@ -250,11 +256,13 @@ def approve_campaign(
     advance: Callable[[], None] = lambda: None,
     resend: Resend = NO_RESEND,
     seen: Callable[[Planned], None] = lambda planned: None,
+    lint: Linter | None = None,
 ) -> dict[str, int]:
     """Create every letter of the campaign, frozen as it will be sent; all or nothing.
 
     Returns the letters made by state; `seen` is called with each planned letter (so a caller
-    can list who was left out and why).
+    can list who was left out and why). `lint` (made here if not given) collects the data
+    warnings; those `checks.block` names refuse the approval.
     """
     if campaign.state is not CampaignState.DRAFT:
         raise StateError(f"campaign {campaign.name} is {campaign.state}: only a draft is approved")
@@ -266,9 +274,11 @@ def approve_campaign(
     problems: list[str] = []
     resent: list[tuple[str, str]] = []
     batch: list[dict[str, object]] = []
+    lint = campaign_lint(session, campaign, composer) if lint is None else lint
     for planned in plan_letters(session, campaign, composer, now, resend=resend):
         advance()
         seen(planned)
+        lint.add(planned.recipient, checked=planned.state is LetterState.QUEUED)
         if planned.state is LetterState.SKIPPED:
             problems.append(planned.reason or planned.recipient.key)
         elif resend and planned.state is LetterState.QUEUED and planned.recipient.email:
@@ -287,6 +297,9 @@ def approve_campaign(
             f"{len(problems)} recipient(s) have no letter, e.g. {problems[0]}; nothing was "
             "approved. Fix them (see `outreach campaign check`), or approve with --skip-problems"
         )
+    blocked = blocked_by(lint.warnings, composer.settings.checks.block)
+    if blocked:
+        raise CampaignError(refusal(blocked, "approval", "nothing was approved"))
     if batch:
         session.execute(sa.insert(LetterRow), batch)
     if counts[LetterState.QUEUED.value] == 0:
@@ -318,6 +331,15 @@ def approve_campaign(
             reason=resend.reason,
         )
     return counts
+
+
+def campaign_lint(session: Session, campaign: Campaign, composer: Composer) -> Linter:
+    """The data checks of a campaign's letters, each record compared with the whole list."""
+    return Linter(
+        survey_list(session),
+        lambda recipient: composer.choose(recipient).language,
+        segment=segment_of(campaign),
+    )
 
 
 def letter_values(campaign: Campaign, planned: Planned, now: dt.datetime) -> dict[str, object]:

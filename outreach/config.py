@@ -43,6 +43,17 @@ class Security(StrEnum):
     NONE = "none"  # no TLS: only for a server on this machine; refused when a password is set
 
 
+class DataCheck(StrEnum):
+    """A check of recipient data before letters are made (outreach/recipients/lint.py)."""
+
+    TITLE_IN_NAME = "title_in_name"  # "Mr. Sophie": the form of address adds its own title
+    NAME_IN_CAPITALS = "name_in_capitals"  # "LAMBERT" where the list writes names in mixed case
+    SAME_NAMES = "same_names"  # given name = family name
+    GENDER_NEEDED = "gender_needed"  # gender unknown where the form of address has no neutral
+    DOMAIN_TYPO = "domain_typo"  # one letter away from a domain the list uses many times
+    EMPTY_SEGMENT = "empty_segment"  # a segment that matches no recipient
+
+
 class DatabaseSettings(Section):
     """[database]: where letters, recipients and replies are kept."""
 
@@ -257,6 +268,27 @@ class WebSettings(Section):
     )
 
 
+class ChecksSettings(Section):
+    """[checks]: which warnings about recipient data stop approval (by default none does)."""
+
+    block: list[str] = Field(
+        default=[],
+        description="warnings that refuse `campaign approve` and `campaign create` and make "
+        'the check commands exit 1: names of checks, or ["all"] '
+        "(title_in_name, name_in_capitals, same_names, gender_needed, domain_typo, empty_segment)",
+    )
+
+    @field_validator("block")
+    @classmethod
+    def known_checks(cls, value: list[str]) -> list[str]:
+        """Only the names of checks, or "all"."""
+        known = ["all", *DataCheck]
+        for name in value:
+            if name not in known:
+                raise ValueError(f"{name!r} is not a check; use {', '.join(known)}")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting of outreach; built only through `load_settings`."""
 
@@ -274,6 +306,7 @@ class Settings(BaseSettings):
     paths: PathSettings = PathSettings()
     audit: AuditSettings = AuditSettings()
     web: WebSettings = WebSettings()
+    checks: ChecksSettings = ChecksSettings()
 
     @classmethod
     def settings_customise_sources(

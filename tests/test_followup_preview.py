@@ -100,7 +100,9 @@ def test_approval_refuses_a_follow_up_that_cannot_be_made(project: Path) -> None
     break_french_follow_up(project)
     result = approve("spring")
     assert result.exit_code == 65
-    assert re.search(r"error: emb-fr-am-head: follow-up 1 in fr: .*nothing was approved", result.output)
+    assert re.search(
+        r"error: emb-fr-am-head: follow-up 1 in fr: .*nothing was approved", result.output
+    )
     with Session(make_engine("sqlite:///outreach.db")) as session:
         assert session.exec(select(Letter)).first() is None
         assert session.exec(select(Campaign)).one().state.value == "draft"

@@ -15,6 +15,7 @@ from outreach.campaign import (
     Planned,
     PlanSummary,
     approve_campaign,
+    campaign_lint,
     get_campaign,
     plan_letters,
     segment_of,
@@ -22,6 +23,7 @@ from outreach.campaign import (
 )
 from outreach.cli import App, pass_app
 from outreach.cli.campaigns import campaign
+from outreach.cli.lint import count_warnings, print_warnings
 from outreach.db import session_scope
 from outreach.errors import StateError
 from outreach.followup_preview import (
@@ -34,6 +36,7 @@ from outreach.followup_preview import (
 )
 from outreach.letter import Composer, Letter
 from outreach.models import Campaign, CampaignState, LetterState
+from outreach.recipients.lint import blocked_by
 from outreach.repeats import Resend
 from outreach.steps import approve_steps, steps_of
 
@@ -83,7 +86,9 @@ def print_plan(app: App, chosen: Campaign, plan: PlanSummary) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: counts and everyone left out.")
 @pass_app
 def check_command(app: App, name: str, samples: bool, as_json: bool) -> None:
-    """Render every letter and every follow-up of the campaign; exit 1 on a problem.
+    """Render every letter and every follow-up of the campaign, warn of data mistakes.
+
+    Exit status 1 on a problem, or on a data warning that checks.block makes blocking.
 
     Lists who approval would leave out and why: suppressed, inactive or do_not_contact, a
     mailbox this appeal already went to (another campaign, an ad hoc send), or a mailbox
@@ -100,7 +105,9 @@ def check_command(app: App, name: str, samples: bool, as_json: bool) -> None:
         composer = Composer.load(app.settings, chosen.appeal_slug)
         steps = steps_of(session, chosen.id)
         schedule = Schedule.of(chosen)
-        plan = PlanSummary(listed=0)  # every problem is printed as it is found
+        # Every problem is printed as it is found; the data warnings after the letters.
+        lint = campaign_lint(session, chosen, composer)
+        plan = PlanSummary(listed=0, lint=lint)
         with app.progress("checking letters", segment_size(session, chosen)) as advance:
             for planned in plan_letters(session, chosen, composer, clock.now()):
                 advance()
@@ -138,9 +145,14 @@ def check_command(app: App, name: str, samples: bool, as_json: bool) -> None:
         step_letters = (
             step_samples(composer, steps, plan.threads.values(), schedule) if samples else []
         )
+    blocking = blocked_by(lint.warnings, app.settings.checks.block)
     if as_json:
         data = plan_json(chosen, plan, entries)
         data["problems"] = problems
+        data["warnings"] = [
+            {"check": w.check, "recipient": w.key, "field": w.field, "message": w.message}
+            for w in lint.warnings
+        ]
         data["follow_ups"] = [
             {
                 "step": step.number,
@@ -151,9 +163,10 @@ def check_command(app: App, name: str, samples: bool, as_json: bool) -> None:
             for step in steps
         ]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        if problems:
+        if problems or blocking:
             sys.exit(1)
         return
+    print_warnings(lint.warnings)
     print_plan(app, chosen, plan)
     for step in steps:
         rendered = follow_ups.get(step.number, Counter())
@@ -166,8 +179,11 @@ def check_command(app: App, name: str, samples: bool, as_json: bool) -> None:
         for language, letter in sorted(plan.samples.items()):
             print_letter(app, f"first letter in {language}", letter)
         print_step_samples(app, step_letters)
+    count_warnings(app, lint.warnings, "approval")
     if problems:
         app.out.print(f"{len(problems)} problem(s)")
+        sys.exit(1)
+    if blocking:
         sys.exit(1)
     app.out.print("no problems")
 
@@ -272,17 +288,24 @@ def approve_command(
             if entry is not None:
                 entries.append(entry)
 
-        with app.progress("making letters", segment_size(session, chosen)) as advance:
-            counts = approve_campaign(
-                session,
-                chosen,
-                composer,
-                actor=app.actor,
-                skip_problems=skip_problems,
-                advance=advance,
-                resend=resend,
-                seen=count,
-            )
+        lint = campaign_lint(session, chosen, composer)
+        try:
+            with app.progress("making letters", segment_size(session, chosen)) as advance:
+                counts = approve_campaign(
+                    session,
+                    chosen,
+                    composer,
+                    actor=app.actor,
+                    skip_problems=skip_problems,
+                    advance=advance,
+                    resend=resend,
+                    seen=count,
+                    lint=lint,
+                )
+        finally:  # shown whether the approval goes through or is refused
+            if not as_json:
+                print_warnings(lint.warnings)
+                count_warnings(app, lint.warnings, "approval")
         follow_up_samples = samples_of(session, chosen, composer)
     if as_json:
         click.echo(json.dumps(plan_json(chosen, plan, entries), ensure_ascii=False, indent=2))

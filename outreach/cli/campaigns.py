@@ -9,9 +9,11 @@ import click
 from sqlmodel import col, select
 
 from outreach.campaign import (
+    CampaignError,
     create_campaign,
     get_campaign,
     letter_counts,
+    segment_size,
     set_state,
 )
 from outreach.cli import App, OutreachGroup, pass_app
@@ -21,6 +23,7 @@ from outreach.errors import InputError
 from outreach.followup import parse_after
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState, LetterState
+from outreach.recipients.lint import blocked_by, empty_segment, refusal
 from outreach.steps import DEFAULT_TEMPLATE, declare_steps, steps_of
 
 
@@ -117,6 +120,11 @@ def create_command(
             actor=app.actor,
             every_day=every_day,
         )
+        if segment_size(session, created) == 0:
+            warning = empty_segment(list(where))
+            click.echo(f"warning: {warning}")
+            if blocked_by([warning], app.settings.checks.block):
+                raise CampaignError(refusal([warning], "creating it", "no campaign was created"))
         steps = []
         if followup_after is not None:
             session.flush()

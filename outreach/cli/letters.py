@@ -11,13 +11,15 @@ import click
 
 from outreach.appeal import list_appeals
 from outreach.cli import App, OutreachGroup, pass_app
+from outreach.cli.lint import count_warnings, print_warnings
 from outreach.cli.recipients import where_option
 from outreach.db import session_scope
 from outreach.eligibility import why_not_sendable
 from outreach.errors import InputError, LetterError
 from outreach.letter import Composer
+from outreach.recipients.lint import Linter
 from outreach.recipients.segment import parse_where, to_conditions
-from outreach.recipients.table import get_recipient, iter_recipients, to_record
+from outreach.recipients.table import get_recipient, iter_recipients, survey_list, to_record
 
 appeal_option = click.option(
     "--appeal", "slug", metavar="SLUG", help="The appeal (default: letters.appeal of the config)."
@@ -134,7 +136,9 @@ def preview(
 @where_option
 @pass_app
 def check(app: App, slug: str | None, where: tuple[str, ...]) -> None:
-    """Render every recipient's letter and list every problem; exit status 1 if any.
+    """Render every recipient's letter, list every problem and warn of data mistakes.
+
+    Exit status 1 on a problem, or on a data warning that checks.block makes blocking.
 
     Example: outreach check --where kind=embassy
     """
@@ -144,29 +148,38 @@ def check(app: App, slug: str | None, where: tuple[str, ...]) -> None:
     skipped: Counter[str] = Counter()
     problems = 0
     with session_scope(app.engine, write=False) as session:
+        lint = Linter(
+            survey_list(session), lambda r: composer.choose(r).language, segment=list(where)
+        )
         for row in iter_recipients(session, to_conditions(parse_where(where))):
             recipient = to_record(row)
             reason = why_not_sendable(session, recipient)
             if reason is not None:
+                lint.add(recipient, checked=False)
                 skipped[reason] += 1
                 continue
             try:
                 letter = composer.compose(recipient)
             except LetterError as exc:
+                lint.add(recipient, checked=False)
                 click.echo(f"problem: {exc}")
                 problems += 1
                 continue
+            lint.add(recipient)
             languages[letter.language] += 1
             if not letter.reviewed:
                 unreviewed[letter.language] += 1
+    print_warnings(lint.warnings)
     total = sum(languages.values())
     app.out.print(f"{total} letter(s) ready: {counts(languages) or 'none'}")
     if unreviewed:
         app.out.print(f"note: text or form of address awaiting review: {counts(unreviewed)}")
     if skipped:
         app.out.print(f"not written to: {counts(skipped)}")
+    blocked = count_warnings(app, lint.warnings, "the check")
     if problems:
         app.out.print(f"{problems} problem(s)")
+    if problems or blocked:
         sys.exit(1)
     app.out.print("no problems")
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, func, select
 from outreach.addresses import address_key
 from outreach.errors import NotFoundError
 from outreach.models import Recipient
+from outreach.recipients.lint import ListSurvey
 from outreach.recipients.record import (
     RECORD_FIELDS,
     Membership,
@@ -104,3 +105,12 @@ def count_recipients(session: Session, conditions: list[ColumnElement[bool]]) ->
     """How many recipients match every condition."""
     statement = select(func.count()).select_from(Recipient).where(*conditions)
     return int(session.exec(statement).one())
+
+
+def survey_list(session: Session) -> ListSurvey:
+    """The whole list's names and domains, which the data checks compare each record with."""
+    survey = ListSurvey()
+    statement = select(Recipient.given_name, Recipient.family_name, Recipient.email)
+    for given_name, family_name, email in session.exec(statement.execution_options(yield_per=2000)):
+        survey.count(given_name, family_name, email)
+    return survey

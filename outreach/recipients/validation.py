@@ -281,7 +281,7 @@ class _Row:
             given, family = self.text("given_name"), self.text("family_name")
         else:
             given, family = self.required_text("given_name"), self.required_text("family_name")
-        if family is not None and _all_capitals(family):
+        if family is not None and all_capitals(family):
             self.fail(
                 "family_name",
                 f'"{family}" is in capitals: write it as printed in correspondence, '
@@ -428,7 +428,7 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
-def _all_capitals(name: str) -> bool:
+def all_capitals(name: str) -> bool:
     """True when every letter is upper-case and there is more than one letter ("DI RUPO")."""
     letters = [char for char in name if char.isalpha()]
     return len(letters) > 1 and all(char.isupper() for char in letters)

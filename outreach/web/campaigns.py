@@ -16,6 +16,7 @@ from outreach.accounts import User, UserRole
 from outreach.campaign import (
     WAITING,
     approve_campaign,
+    campaign_lint,
     closed_of,
     get_campaign,
     letter_counts,
@@ -28,13 +29,14 @@ from outreach.db import session_scope
 from outreach.followup_preview import Schedule, step_samples
 from outreach.letter import Composer
 from outreach.models import Campaign, CampaignState
+from outreach.recipients.lint import blocked_by
 from outreach.steps import steps_of
 from outreach.web.dashboard import dashboard, notice
 from outreach.web.guard import action, field, page
 from outreach.web.pages import render
 
 PAUSABLE = (CampaignState.APPROVED, CampaignState.RUNNING)
-MAX_LISTED = 50  # problems and unwritten recipients listed by name on the preview; the rest counted
+MAX_LISTED = 50  # problems, unwritten recipients, warnings listed on the preview; the rest counted
 
 
 def progress(counts: dict[str, int]) -> dict[str, Any]:
@@ -108,8 +110,9 @@ def preview_page(request: Request, user: User) -> Response:
         campaign = get_campaign(session, name)
         composer = Composer.load(shared.settings, campaign.appeal_slug)
         # The very letters approval would freeze (their dates aside: approval uses its moment).
+        lint = campaign_lint(session, campaign, composer)
         preview = summarise_plan(
-            plan_letters(session, campaign, composer, clock.now()), listed=MAX_LISTED
+            plan_letters(session, campaign, composer, clock.now()), listed=MAX_LISTED, lint=lint
         )
         # Follow-ups are seen before they go too: one sample per step and language.
         follow_ups = step_samples(
@@ -118,6 +121,7 @@ def preview_page(request: Request, user: User) -> Response:
             preview.threads.values(),
             Schedule.of(campaign),
         )
+    warnings = lint.warnings
     return render(
         request,
         "preview.html",
@@ -127,6 +131,9 @@ def preview_page(request: Request, user: User) -> Response:
             "segment": segment_of(campaign),
             "preview": preview,
             "follow_ups": follow_ups,
+            "warnings": warnings[:MAX_LISTED],
+            "warning_count": len(warnings),
+            "blocking": len(blocked_by(warnings, shared.settings.checks.block)),
             "may_approve": campaign.state is CampaignState.DRAFT
             and user.role.allows(UserRole.APPROVER),
         },
