@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test lint typecheck unit bench system-deps corpora clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,14 @@ demo: $(STAMP)
 	bash scripts/demo.sh
 
 ## test: lint, type-check and the whole test suite (SQLite and PostgreSQL)
-test: $(STAMP) system-deps lint typecheck unit
+test: $(STAMP) system-deps corpora lint typecheck unit
 
 system-deps:
 	bash scripts/system-deps.sh
+
+## corpora: other projects' mail samples the inbound tests read, into .cache/corpora/
+corpora: $(STAMP)
+	bash scripts/corpora.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_followups.py
 
 clean:
-	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache .cache

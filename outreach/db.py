@@ -31,7 +31,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout per connection."""
+    """An engine for the URL; SQLite gets WAL, foreign keys, secure delete and a busy timeout."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30})
@@ -45,6 +45,10 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints under WAL
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Deleted and overwritten content is zeroed, in the file and in the WAL's page
+            # images: without it an erased person's bytes stay in free space (the default only
+            # where SQLite was compiled with SQLITE_SECURE_DELETE, as Debian's is).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @sa.event.listens_for(engine, "begin")
@@ -75,6 +79,28 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def empty_wal(engine: Engine) -> bool:
+    """Copy SQLite's write-ahead log into the database and truncate it to zero bytes.
+
+    The WAL keeps the page images of earlier transactions, erased data among them, until a
+    checkpoint copies them back and the log is reused; TRUNCATE ends that at once
+    (https://sqlite.org/pragma.html#pragma_wal_checkpoint). False when another connection is
+    reading and the log could not be emptied; PostgreSQL has nothing to do here (True).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    # On the DB-API connection: SQLAlchemy's would wrap the pragma in our BEGIN, and a
+    # checkpoint inside a transaction cannot truncate the log.
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    return int(busy) == 0
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -44,21 +44,25 @@ def letters(
     domains: tuple[str, ...] = ("example.org",),
     mime: bytes | None = None,
     prefix: str = "r",
+    to: tuple[str, ...] = (),
+    recipient: tuple[int, str] | None = None,
+    state: LetterState = LetterState.QUEUED,
 ) -> list[int]:
-    """`count` queued letters due at `due`, to person.N@<domain>; returns their ids."""
+    """`count` letters due at `due` in `state`, to person.N@<domain> or to the addresses `to`
+    (of the recipient (id, key) if given); returns their ids."""
     rows = []
     for n in range(count):
-        address = f"person.{prefix}{n}@{domains[n % len(domains)]}"
+        address = to[n % len(to)] if to else f"person.{prefix}{n}@{domains[n % len(domains)]}"
         message_id = f"<{prefix}{campaign_id}-{n}@outreach.example.org>"
         rows.append(
             {
                 "campaign_id": campaign_id,
                 "appeal_slug": "nk-appeal-2023-03-07",
-                "recipient_id": None,
-                "recipient_key": f"{prefix}-{n}",
+                "recipient_id": recipient[0] if recipient else None,
+                "recipient_key": recipient[1] if recipient else f"{prefix}-{n}",
                 "to_address": address,
                 "address_hash": address_hash(address),
-                "domain": domains[n % len(domains)],
+                "domain": address.rpartition("@")[2],
                 "language": "en",
                 "subject": "Appeal",
                 "demand_keys": "",
@@ -70,7 +74,7 @@ def letters(
                     f"From: appeal@outreach.example.org\r\nTo: {address}\r\n"
                     f"Message-ID: {message_id}\r\nSubject: Appeal\r\n\r\nBody {n}\r\n"
                 ).encode(),
-                "state": LetterState.QUEUED,
+                "state": state,
                 "send_after": due,
                 "due_at": due,
                 "created_at": due,

@@ -443,6 +443,16 @@ class SmtpServer:
     def __repr__(self) -> str:
         return f"SmtpServer(tls={self.tls!r}, {self.host}:{self.port})"
 
+    def environment(self) -> dict[str, str]:
+        """The OUTREACH_* variables that point the commands at this plain server, unpaced."""
+        return {
+            "OUTREACH_SMTP__HOST": self.host,
+            "OUTREACH_SMTP__PORT": str(self.port),
+            "OUTREACH_SMTP__SECURITY": "none",
+            "OUTREACH_SENDER__ADDRESS": "appeal@outreach.example.org",
+            "OUTREACH_DISPATCH__RATE_PER_MINUTE": "0",
+        }
+
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:

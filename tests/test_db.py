@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from outreach.db import current_revision, head_revision, make_engine, require_current, upgrade
+from outreach.db import (
+    current_revision,
+    empty_wal,
+    head_revision,
+    make_engine,
+    require_current,
+    upgrade,
+)
 from outreach.errors import DatabaseError
 
 
@@ -63,3 +74,59 @@ def test_an_unsupported_url_is_a_clear_error() -> None:
         "database.url: unsupported database 'mysql'; "
         "use sqlite:///PATH or postgresql://USER@HOST/DB"
     )
+
+
+# --- what SQLite keeps of deleted and overwritten values ------------------------------------
+
+SECRET = "marie.exemple-durand@example.org"
+
+
+def overwrite_a_secret(connection: Any) -> None:
+    """Store the secret in a short value and in one long enough for overflow pages, commit,
+    then overwrite both and delete a row holding it (a DB-API connection in autocommit)."""
+    connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, short TEXT, long TEXT)")
+    for n in range(50):
+        connection.execute("INSERT INTO t (short, long) VALUES (?, ?)", (f"n{n}", "x" * 300))
+    connection.execute("INSERT INTO t (short, long) VALUES (?, ?)", (SECRET, SECRET * 500))
+    connection.execute("INSERT INTO t (short, long) VALUES (?, ?)", (SECRET, "deleted"))
+    connection.execute(
+        "UPDATE t SET short = 'gone', long = 'gone' WHERE short = ? AND id = 51", (SECRET,)
+    )
+    connection.execute("DELETE FROM t WHERE id = 52")
+
+
+def copies(path: Path) -> int:
+    """How often the secret is in the database file and its write-ahead log, as bytes."""
+    files = [path, path.with_name(path.name + "-wal")]
+    return sum(p.read_bytes().count(SECRET.encode()) for p in files if p.exists())
+
+
+def test_without_secure_delete_sqlite_keeps_overwritten_values_in_the_file(tmp_path: Path) -> None:
+    # The control for the next test: what a build without SQLITE_SECURE_DELETE does.
+    path = tmp_path / "plain.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA secure_delete=OFF")
+    overwrite_a_secret(connection)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert copies(path) > 0
+    connection.close()
+
+
+def test_our_connections_zero_what_is_overwritten_or_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "outreach.db"
+    engine = make_engine(f"sqlite:///{path}")
+    reader = sqlite3.connect(path)  # another program with the database open
+    connection = engine.raw_connection()
+    assert connection.cursor().execute("PRAGMA secure_delete").fetchone() == (1,)
+    overwrite_a_secret(connection.cursor())
+    connection.close()
+    assert copies(path) > 0  # the log still holds the pages written before the overwrite
+    assert empty_wal(engine)
+    assert (copies(path), path.with_name("outreach.db-wal").stat().st_size) == (0, 0)
+    reader.close()
+    engine.dispose()
+
+
+def test_emptying_the_log_is_nothing_to_do_on_postgresql(pg_url: str) -> None:
+    assert empty_wal(make_engine(pg_url))

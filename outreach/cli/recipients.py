@@ -14,7 +14,7 @@ from outreach.cli import App, OutreachGroup, pass_app
 from outreach.db import session_scope
 from outreach.errors import RecipientError
 from outreach.models import Recipient, SuppressionSource
-from outreach.privacy import erase_person, export_person
+from outreach.privacy import erase_recipient, export_person
 from outreach.recipients.edit import edit_recipient, parse_changes
 from outreach.recipients.importer import ImportReport, import_files
 from outreach.recipients.segment import FIELDS, parse_where, to_conditions
@@ -268,7 +268,19 @@ def erase_command(app: App, key: str, yes: bool) -> None:
     """
     if not yes:
         click.confirm(f"Erase every record of {key}? This cannot be undone", abort=True)
-    with session_scope(app.engine) as session:
-        digest = erase_person(session, key, actor=app.actor)
-    kept = f"; its address is suppressed as sha256:{digest}" if digest else ""
+    erasure = erase_recipient(app.engine, key, actor=app.actor)
+    kept = f"; its address is suppressed as sha256:{erasure.digest}" if erasure.digest else ""
     app.out.print(f"erased {key}{kept}")
+    app.out.print(
+        f"scrubbed {erasure.letters} letter(s), {erasure.attempts} attempt(s), "
+        f"{erasure.messages} message(s), {erasure.positions} position(s), "
+        f"{erasure.audit} audit entr(ies); {erasure.mentions} mention(s) elsewhere redacted"
+    )
+    for address, other in erasure.kept:
+        app.out.print(f"kept {address}: it is also the address of {other}")
+    if not erasure.wal_emptied:
+        app.out.print(
+            "warning: another program (`outreach run`, `outreach web`) is reading the "
+            "database, so its write-ahead log (the -wal file) still holds old pages; "
+            "they leave it when that program stops"
+        )

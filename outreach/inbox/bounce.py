@@ -1,4 +1,4 @@
-"""Bounce detection: RFC 3464 delivery-status parsing plus flufl.bounce heuristics."""
+"""Bounce detection: the delivery-status part if there is one, else flufl.bounce and the prose."""
 
 from __future__ import annotations
 
@@ -7,13 +7,22 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from email.parser import HeaderParser
-from email.policy import compat32
 from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
-__all__ = ["BounceFacts", "detect_bounce", "looks_like_bounce"]
+from outreach.inbox.dsn import (
+    DISPOSITION_TYPES,
+    STATUS_TYPES,
+    Disposition,
+    Recipient,
+    is_temporary,
+    read_disposition,
+    read_report,
+)
+from outreach.inbox.headers import Envelope
+
+__all__ = ["BounceFacts", "Finding", "Origin", "bounce_origin", "detect_bounce"]
 
 # flufl.bounce logs every detector exception with a traceback; we catch them ourselves.
 logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
@@ -32,25 +41,50 @@ _BOUNCE_SUBJECT = re.compile(
     r"|delayed mail|warning: could not send|no entregado|не доставлено",
     re.IGNORECASE,
 )
+# The subjects mail servers give their own notices, at the start (a person's "Re:" or "Fwd:"
+# of one is no notice): enough to look further only together with the wording of the body.
+_NOTICE_SUBJECT = re.compile(
+    r"^\s*(?:undeliver(?:able|ed)\b|returned mail\b|mail delivery (?:failed|failure|warning)"
+    r"|delivery (?:status notification|failure|failed|has failed|problem|warning)"
+    r"|non[- ]?delivery\b|mail could not be delivered|message (?:delivery failure|not delivered)"
+    r"|failure notice|mail error\b|delivery notification|nicht zustellbar|unzustellbar"
+    r"|non remis|non distribuable|no entregado|не доставлено)",
+    re.IGNORECASE,
+)
 _BOUNCE_BODY = re.compile(
-    r"could not be delivered|couldn't be delivered|wasn't delivered|was not delivered"
-    r"|delivery to the following recipient|permanent (?:fatal )?error|i've given up"
-    r"|undeliverable|mailbox (?:does not exist|unavailable|full)|user unknown"
-    r"|address(?:es)? failed|delivery has failed|could not be delivered for more than",
+    r"(?:could not|couldn't|cannot|can't|wasn't|was not) be(?:en)? delivered|could not deliver"
+    r"|unable to deliver|del[ei]very to the following recipients? (?:failed|was aborted)"
+    r"|failed recipient|delivery status notification"
+    r"|permanent (?:fatal )?error|i've given up|undeliverable|non-delivery"
+    r"|mailbox (?:does not exist|unavailable|full)|user unknown|unknown user"
+    r"|address(?:es)? failed|delivery has failed|has been postponed|automatically rejected"
+    r"|n'a pas pu [eê]tre (?:d[ée]livr|remis|distribu)|konnte nicht zugestellt werden"
+    r"|не (?:может быть|было|удалось) доставлен|no (?:se )?pudo (?:ser )?entregar",
     re.IGNORECASE,
 )
 # "550 5.1.1": an SMTP reply code followed by an RFC 3463 enhanced status code.
 _SMTP_STATUS = re.compile(r"(?<!\d)([245])\d\d[ -]([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _BARE_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
-_STATUS_FIELD = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
-_SMTP_CODE = re.compile(r"(?<!\d)([45]\d\d)[ -]")
 _ADDRESS = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
 )
+_TO_LINE = re.compile(r"^[ \t>]*To:[ \t]*((?:[^\r\n]|\r?\n[ \t]){1,2000})", re.IGNORECASE | re.M)
+# Where a notice's own text ends and the original it quotes begins: the markers MTAs write
+# ("------ This is a copy of the message", "--- Below this line is a copy of the message.",
+# "---- Header of the source mail attached ----"), or the first trace field of a header.
+_QUOTED_ORIGINAL = re.compile(
+    r"^[ \t]*-{2,}.{0,40}(?:copy of the (?:original )?message|original message|returned mail"
+    r"|header of the|headers? (?:and|of)|message follows|source mail)"
+    r"|^(?:Received|Return-Path|DKIM-Signature|MIME-Version|Message-ID):[ \t]",
+    re.IGNORECASE | re.M,
+)
 _MESSAGE_ID_LINE = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^<>\s]{1,250}>)", re.IGNORECASE | re.M)
 _REF_LINE = re.compile(r"^[ \t>]*X-Outreach-Ref:[ \t]*([A-Za-z0-9_-]{1,64})", re.IGNORECASE | re.M)
+# Mailbox full is temporary as 552 is (RFC 5321 §4.5.3.1.10), whatever words say it.
 _TEMPORARY_WORDS = re.compile(
-    r"warning only|will be retried|still being retried|delayed|temporar", re.IGNORECASE
+    r"warning only|will be retried|still being retried|delayed|temporar|postponed"
+    r"|quota exceeded|over quota|mailbox (?:is )?full",
+    re.IGNORECASE,
 )
 _PERMANENT_WORDS = re.compile(r"permanent|given up|giving up", re.IGNORECASE)
 
@@ -67,100 +101,91 @@ class BounceFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class _Recipient:
-    address: str | None
-    action: str
-    status: str | None
-    diagnostic: str
+class Finding:
+    """The bounce detector's answer: the facts of a failure, or why the message is none."""
+
+    facts: BounceFacts | None
+    reason: str
+    conclusive: bool = False  # no failure, and certainly no person's mail (a success report)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Why the header suggests a non-delivery report, and what the text must then show."""
+
+    reason: str
+    needs_wording: bool = False  # the notice must say that delivery failed
+    needs_evidence: bool = False  # and name the address or return the original
 
 
 def _local_part(address: str | None) -> str:
     return (address or "").partition("@")[0].lower()
 
 
-def looks_like_bounce(msg: Message, sender: str | None, return_path_null: bool) -> bool:
-    """Cheap pre-test: does anything about the message suggest a non-delivery report?"""
-    ctype = msg.get_content_type()
+def _sieve_rejection(parts: Sequence[Message]) -> bool:
+    """An RFC 8098 notification that software deleted the message: a Sieve "reject"."""
+    # RFC 5429 §2.1.1: "Disposition: automatic-action/MDN-sent-automatically; deleted".
+    dispositions = [d for p in parts if (d := _disposition(p))]
+    return any(d.automatic and d.kind == "deleted" for d in dispositions)
+
+
+def bounce_origin(msg: Message, env: Envelope, parts: Sequence[Message]) -> Origin | None:
+    """Why the header suggests a non-delivery report (a cheap pre-test), or None."""
     report_type = str(msg.get_param("report-type", "")).lower()
-    if ctype == "multipart/report" and report_type == "delivery-status":
-        return True
+    if msg.get_content_type() == "multipart/report" and "delivery-status" in report_type:
+        return Origin("delivery-status report")
+    if any(p.get_content_type() in STATUS_TYPES for p in parts):
+        return Origin("delivery-status part")
     if msg.get("X-Failed-Recipients") or msg.get("X-MS-Exchange-Message-Is-Ndr") is not None:
-        return True
-    daemon = _local_part(sender) in _DAEMON_LOCALPARTS
-    subject_hit = bool(_BOUNCE_SUBJECT.search(str(msg.get("Subject", ""))[:1000]))
-    return daemon or (return_path_null and subject_hit)
-
-
-def _status_is_temporary(status: str | None, diagnostic: str) -> bool | None:
-    """Class 4 is transient (RFC 3463); so is mailbox full, X.2.2 / 552 (RFC 5321 §4.5.3.1.10)."""
-    code = _SMTP_CODE.search(diagnostic)
-    if code and code.group(1) == "552":
-        return True
-    if status:
-        m = _STATUS_FIELD.match(status)
-        if m:
-            if m.group(1) == "4":
-                return True
-            if (m.group(2), m.group(3)) == ("2", "2"):
-                return True
-            if m.group(1) == "5":
-                return False
-    if code:
-        return code.group(1).startswith("4")
+        return Origin("non-delivery header")
+    if _sieve_rejection(parts):
+        return Origin("rejected by a Sieve filter (RFC 5429)")
+    if _local_part(env.sender) in _DAEMON_LOCALPARTS:
+        return Origin("mailer daemon")
+    if env.return_path_null and _BOUNCE_SUBJECT.search(env.subject[:1000]):
+        return Origin("null Return-Path and a bounce subject")
+    # Sendmail also writes a null envelope sender as <MAILER-DAEMON@host>, and automatic
+    # answers use one too (RFC 3834 §3.3): the text must say that delivery failed.
+    if _local_part(env.return_path) in _DAEMON_LOCALPARTS:
+        return Origin("mailer daemon envelope sender", needs_wording=True)
+    if env.from_null:
+        return Origin("a sender without an address", needs_wording=True)
+    # A reply is threaded to what it answers (RFC 5322 §3.6.4); a server's notice is not.
+    if _NOTICE_SUBJECT.match(env.subject[:1000]) and not (env.in_reply_to or env.references):
+        return Origin("a bounce subject", needs_wording=True, needs_evidence=True)
     return None
 
 
-def _parse_delivery_status(part: Message) -> tuple[list[_Recipient], str | None]:
-    """Parse an RFC 3464 message/delivery-status body: per-recipient field groups."""
-    try:
-        payload = part.get_payload()
-    except (LookupError, ValueError):  # compat32 decodes str payloads with the charset
-        payload = None
-    blocks: list[str] = []
-    if isinstance(payload, list):
-        # The stdlib parses each field group of the report as a header-only Message.
-        for sub in payload:
-            if isinstance(sub, Message):
-                blocks.append("".join(f"{k}: {v}\n" for k, v in sub.items()))
-    elif isinstance(payload, str):
-        blocks = re.split(r"\r?\n[ \t]*\r?\n", payload[:200_000])
-    recipients: list[_Recipient] = []
-    original_id: str | None = None
-    parser = HeaderParser(policy=compat32)
-    for block in blocks:
-        fields = parser.parsestr(block.strip() + "\n")
-        xid = fields.get("X-Original-Message-ID")
-        if xid and original_id is None:
-            original_id = _first_msgid(str(xid))
-        final = fields.get("Final-Recipient") or fields.get("Original-Recipient")
-        if not final:
-            continue
-        address = str(final).partition(";")[2].strip() or str(final).strip()
-        address = address.strip("<> \t\r\n").lower()
-        status_raw = str(fields.get("Status", "")).strip()
-        m = _STATUS_FIELD.match(status_raw)
-        status = ".".join(m.groups()) if m else None
-        recipients.append(
-            _Recipient(
-                address=address if "@" in address else None,
-                action=str(fields.get("Action", "")).strip().lower(),
-                status=status,
-                diagnostic=" ".join(str(fields.get("Diagnostic-Code", "")).split()),
-            )
-        )
-    return recipients, original_id
+@dataclass(frozen=True, slots=True)
+class _Original:
+    """Our letter as a bounce returns it: its Message-ID, token and recipients."""
+
+    message_id: str | None
+    ref: str | None
+    recipients: tuple[str, ...]
 
 
-def _first_msgid(value: str) -> str | None:
-    m = re.search(r"<[^<>\s]{1,250}>", value)
-    return m.group(0) if m else None
-
-
-def _original_from_headers(text: str) -> tuple[str | None, str | None]:
-    """Message-ID and X-Outreach-Ref from returned header text (rfc822-headers or quoted)."""
-    mid = _MESSAGE_ID_LINE.search(text)
-    ref = _REF_LINE.search(text)
-    return (mid.group(1) if mid else None, ref.group(1) if ref else None)
+def _returned_original(
+    returned_headers: Sequence[str], notification: str, message_id: str | None
+) -> _Original:
+    """The returned letter's identity, from its header blocks, else quoted in the notice."""
+    ref: str | None = None
+    recipients: list[str] = []
+    for block in returned_headers:
+        mid = _MESSAGE_ID_LINE.search(block)
+        found = _REF_LINE.search(block)
+        message_id = message_id or (mid.group(1) if mid else None)
+        ref = ref or (found.group(1) if found else None)
+        to = _TO_LINE.search(block)
+        if to:
+            recipients.extend(a.lower() for _, a in getaddresses([to.group(1)]) if "@" in a)
+    if message_id is None or ref is None:
+        # Exim/qmail/plain bounces quote the original inline (RFC 3464 is optional).
+        mid = _MESSAGE_ID_LINE.search(notification)
+        found = _REF_LINE.search(notification)
+        message_id = message_id or (mid.group(1) if mid else None)
+        ref = ref or (found.group(1) if found else None)
+    return _Original(message_id, ref, tuple(dict.fromkeys(recipients)))
 
 
 def _flufl(msg: Message, size: int) -> tuple[set[str], set[str]]:
@@ -184,98 +209,111 @@ def _flufl(msg: Message, size: int) -> tuple[set[str], set[str]]:
     return norm(temporary), norm(permanent)
 
 
+def _from_report(failing: Sequence[Recipient]) -> tuple[list[str], str | None, bool]:
+    """Addresses, status and permanence stated by a report's failing recipients."""
+    addresses = [a for r in failing for a in r.addresses]
+    status = next((r.status for r in failing if r.status), None)
+    verdicts: list[bool] = []
+    for r in failing:
+        temp = is_temporary(r.status, r.diagnostic)
+        if r.action == "delayed":
+            temp = True
+        verdicts.append(not temp if temp is not None else r.action == "failed")
+    return addresses, status, all(verdicts)
+
+
+def _from_prose(notification: str, permanent: set[str]) -> tuple[str | None, bool]:
+    """Status and permanence of a notice without a report, from its SMTP text and wording."""
+    smtp = _SMTP_STATUS.search(notification)
+    status = smtp.group(2) if smtp else None
+    if status is None:
+        m = _BARE_STATUS.search(notification)
+        status = m.group(1) if m else None
+    diag = notification[smtp.start() : smtp.end() + 5] if smtp else notification[:5000]
+    temp = is_temporary(status, diag)
+    if temp is None:
+        if _TEMPORARY_WORDS.search(notification[:5000]):
+            temp = True
+        else:  # flufl.bounce files what it finds as permanent unless a warning says otherwise
+            temp = not (_PERMANENT_WORDS.search(notification[:5000]) or permanent)
+    return status, not temp
+
+
+def _prose_addresses(
+    msg: Message,
+    parts: Sequence[Message],
+    flufl: set[str],
+    notification: str,
+    own: set[str],
+    original: _Original,
+) -> list[str]:
+    """The failed addresses of a notice without a report, from the surest source that has any.
+
+    The last two are guesses from free text, so our own addresses are left out of them.
+    """
+    failed_header = str(msg.get("X-Failed-Recipients", ""))
+    sources: list[list[str]] = [
+        [a.lower() for _, a in getaddresses([failed_header]) if "@" in a],
+        [d.address for p in parts if (d := _disposition(p)) and d.address],
+        sorted(flufl),
+        [a for a in dict.fromkeys(_ADDRESS.findall(notification.lower())) if a not in own][:5],
+        [a for a in original.recipients if a not in own],  # our letters have one recipient
+    ]
+    return next((found for found in sources if found), [])
+
+
+def _disposition(part: Message) -> Disposition | None:
+    return read_disposition(part) if part.get_content_type() in DISPOSITION_TYPES else None
+
+
 def detect_bounce(
     msg: Message,
     *,
+    origin: Origin,
     parts: Sequence[Message],
     texts: Sequence[str],
     returned_headers: Sequence[str],
     own_addresses: Iterable[str],
     size: int,
-) -> tuple[BounceFacts | None, str]:
-    """Return the bounce facts (or None when it is not a failure report) and a reason.
+) -> Finding:
+    """The bounce facts of a message whose header suggested one (``origin``), or why not.
 
     ``texts`` are the decoded notification texts (not the returned original);
     ``returned_headers`` are header blocks of the returned original.
     """
-    recipients: list[_Recipient] = []
-    original_id: str | None = None
-    for part in parts:
-        if part.get_content_type() == "message/delivery-status":
-            found, xid = _parse_delivery_status(part)
-            recipients.extend(found)
-            original_id = original_id or xid
-    own = {a.lower() for a in own_addresses}
+    reports = [read_report(p) for p in parts if p.get_content_type() in STATUS_TYPES]
+    recipients = [r for report in reports for r in report.recipients]
     notification = "\n".join(texts)[:200_000]
-
-    original_ref: str | None = None
-    for block in returned_headers:
-        mid, ref = _original_from_headers(block)
-        original_id = original_id or mid
-        original_ref = original_ref or ref
-    if original_id is None or original_ref is None:
-        # Exim/qmail/plain bounces quote the original inline (RFC 3464 is optional).
-        mid, ref = _original_from_headers(notification)
-        original_id = original_id or mid
-        original_ref = original_ref or ref
-
-    failing = [r for r in recipients if r.action in {"failed", "delayed", ""}]
+    reported_id = next((r.original_message_id for r in reports if r.original_message_id), None)
+    original = _returned_original(returned_headers, notification, reported_id)
+    failing = [r for r in recipients if r.action in {"failed", "delayed"}]
     if recipients and not failing:
         actions = ", ".join(sorted({r.action for r in recipients}))
-        return None, f"delivery report without failure (Action: {actions})"
-
-    temporary, permanent = _flufl(msg, size)
-    reason: str
-    addresses: list[str] = []
-    status: str | None = None
-    is_permanent: bool
+        return Finding(None, f"delivery report without failure (Action: {actions})", True)
     if failing:
         reason = "RFC 3464 delivery status notification"
-        addresses = [r.address for r in failing if r.address]
-        status = next((r.status for r in failing if r.status), None)
-        verdicts: list[bool] = []
-        for r in failing:
-            temp = _status_is_temporary(r.status, r.diagnostic)
-            if r.action == "delayed":
-                temp = True
-            verdicts.append(not temp if temp is not None else r.action == "failed")
-        is_permanent = all(verdicts)
+        addresses, status, is_permanent = _from_report(failing)
     else:
-        failed_header = str(msg.get("X-Failed-Recipients", ""))
-        addresses = [a.lower() for _, a in getaddresses([failed_header]) if "@" in a]
-        if not addresses:
-            addresses = sorted(permanent | temporary)
-        if not addresses:
-            addresses = [
-                a.lower()
-                for a in dict.fromkeys(_ADDRESS.findall(notification))
-                if a.lower() not in own
-            ][:5]
-        if not addresses and not _BOUNCE_BODY.search(notification):
-            return None, "no failed recipient found"
+        temporary, permanent = _flufl(msg, size)
+        own = {a.lower() for a in own_addresses}
+        quoted = _QUOTED_ORIGINAL.search(notification)
+        notice = notification[: quoted.start()] if quoted else notification
+        addresses = _prose_addresses(msg, parts, permanent | temporary, notice, own, original)
+        wording = _BOUNCE_BODY.search(notice) is not None
+        if origin.needs_wording and not wording:
+            return Finding(None, f"{origin.reason}, but no failure stated in the text")
+        if origin.needs_evidence and not (addresses or returned_headers):
+            return Finding(None, f"{origin.reason}, but no failed address or returned letter")
+        if not addresses and not wording:
+            return Finding(None, "no failed recipient found")
         reason = "non-standard bounce" + (" (flufl.bounce)" if permanent | temporary else "")
-        smtp = _SMTP_STATUS.search(notification)
-        bare = smtp.group(2) if smtp else None
-        if bare is None:
-            m = _BARE_STATUS.search(notification)
-            bare = m.group(1) if m else None
-        status = bare
-        diag = notification[smtp.start() : smtp.end() + 5] if smtp else notification[:5000]
-        temp = _status_is_temporary(status, diag)
-        if temp is None:
-            if _TEMPORARY_WORDS.search(notification[:5000]):
-                temp = True
-            elif _PERMANENT_WORDS.search(notification[:5000]) or permanent:
-                temp = False
-            else:
-                temp = bool(temporary) or not permanent
-        is_permanent = not temp
+        status, is_permanent = _from_prose(notice, permanent)
     facts = BounceFacts(
         permanent=is_permanent,
         status=status,
         addresses=tuple(dict.fromkeys(a for a in addresses if a)),
-        original_message_id=original_id,
-        original_ref=original_ref,
+        original_message_id=original.message_id,
+        original_ref=original.ref,
     )
     kind = "permanent" if is_permanent else "temporary"
-    return facts, f"{reason}: {kind} failure" + (f" {status}" if status else "")
+    return Finding(facts, f"{reason}: {kind} failure" + (f" {status}" if status else ""))

@@ -1,164 +1,55 @@
-"""The human-written part of a reply: HTML to text, un-flowing, quote stripping, language."""
+"""The human-written part of a reply: quoted original and signature stripped; its language."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from functools import cache
-from html.parser import HTMLParser
 from typing import Any
 
 from mailparser_reply import EmailMessage  # type: ignore[import-untyped]
 from mailparser_reply.constants import MAIL_LANGUAGES  # type: ignore[import-untyped]
 
-__all__ = ["detect_language", "html_to_text", "strip_reply", "unflow"]
+from outreach.inbox.signature import SEPARATOR_LINE, cut_signature
+
+__all__ = ["MAX_STRIP_CHARS", "detect_language", "strip_reply"]
 
 # Cap on the text handed to regex-based stripping and language detection: their cost
 # grows with input length, and an answer longer than this is not a quick reply anyway.
 MAX_STRIP_CHARS = 60_000
 _LANGUAGE_MIN_CONFIDENCE = 0.9
 
-_SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
-_BLOCK_TAGS = frozenset(
-    {
-        "p",
-        "div",
-        "tr",
-        "li",
-        "ul",
-        "ol",
-        "table",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "pre",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "dd",
-        "dt",
-        "dl",
-        "center",
-    }
-)
-_OUTLOOK_SEPARATOR = "_" * 32
-
-
-class _TextExtractor(HTMLParser):
-    """Renders HTML as plain text; blockquotes become '> ' lines so quotes strip uniformly."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
-        self.current: list[str] = []
-        self.skip = 0
-        self.quote = 0
-
-    def _flush(self) -> None:
-        text = " ".join("".join(self.current).split())
-        self.current = []
-        prefix = "> " * min(self.quote, 5)  # deeper levels add nothing but cost
-        self.lines.append(prefix + text if text else prefix.rstrip())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip += 1
-            return
-        attributes = {k: (v or "") for k, v in attrs}
-        if tag == "br":
-            self._flush()
-        elif tag == "hr" or attributes.get("id") in {"divRplyFwdMsg", "appendonsend"}:
-            # Outlook Web marks the start of the quoted original with these.
-            self._flush()
-            self.lines.append(_OUTLOOK_SEPARATOR)
-        elif tag == "blockquote":
-            self._flush()
-            self.quote += 1
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "blockquote":
-            self._flush()
-            self.quote = max(0, self.quote - 1)
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.current.append(data.replace("\xa0", " "))
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML body (stdlib parser; never executes or fetches anything)."""
-    parser = _TextExtractor()
-    parser.feed(html[: MAX_STRIP_CHARS * 4])
-    parser.close()
-    parser._flush()
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(parser.lines)).strip()
-
-
-def unflow(text: str, delsp: bool = False) -> str:
-    """Join format=flowed soft line breaks (RFC 3676 §4.2); the signature line '-- ' stays."""
-    out: list[str] = []
-    buffer = ""
-    buffer_depth = -1
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        depth = len(line) - len(line.lstrip(">"))
-        content = line[depth:]
-        if content.startswith(" "):
-            content = content[1:]  # space-stuffing (RFC 3676 §4.4)
-        if buffer_depth not in (-1, depth):
-            out.append(">" * buffer_depth + (" " if buffer_depth else "") + buffer)
-            buffer, buffer_depth = "", -1
-        buffer_depth = depth
-        flowed = content.endswith(" ") and content != "-- "
-        if flowed:
-            buffer += content[:-1] if delsp else content
-            continue
-        buffer += content
-        out.append(">" * depth + (" " if depth else "") + buffer)
-        buffer, buffer_depth = "", -1
-    if buffer_depth != -1:
-        out.append(">" * buffer_depth + (" " if buffer_depth else "") + buffer)
-    return "\n".join(out)
-
-
 # Reply headers of languages mail-parser-reply lacks (Russian), and generic forms.
 _EXTRA_HEADERS = re.compile(
-    r"^[^\n>]{0,300}(?:пишет|написал\(а\)|написала|написал|escribió)\s?:[ \t]*$"
+    r"^(?!>)[^\n]{0,300}(?:пишет|написал\(а\)|написала|написал|escribió)\s?:[ \t]*$"
     r"|^-{3,}[ \t]*[^\n-]{3,40}[ \t]*-{3,}[ \t]*$"  # -----Original Message----- and translations
-    r"|^(?:От|От кого)\s?:[^\n]*\n(?:[^\n]*\n)?(?:Отправлено|Дата|Кому)\s?:",
+    r"|^(?:От|От кого)\s?:[^\n]*\n(?:[^\n]*\n)?(?:Отправлено|Дата|Кому)\s?:"
+    # An attribution naming a date and time or an address, whatever the client's language:
+    # "NAME <ADDRESS> schrieb am DATE:" (Gmail for Android), "DATE, 10:02 +01:00 от NAME
+    # <ADDRESS>:" (Mail.ru), "DATE, 10:02, "NAME" <ADDRESS>:" (Yandex).
+    r"|^(?=[^\n]{0,400}(?:@|(?:19|20)\d\d[^\n]{0,400}\d{1,2}:\d\d))(?!>)[^\n]{0,400}"
+    r"(?:\b(?:wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev)"
+    r"(?:\s+(?:am|on)\s[^\n]{3,120})?"
+    r"|\d{1,2}:\d\d[^\n]{0,300}<[^\s<>@]{1,64}@[^\s<>]{1,255}>)\s?:[ \t]*$"
+    # Lotus Notes: "-----"NAME" <ADDRESS> schrieb: -----" above its An:/Von:/Datum: block.
+    r"|^-{3,}[^\n]{1,300}?(?:wrote|schrieb|a écrit|escribió|написал|пишет|ha scritto)\s?:"
+    r"[ \t]*-{3,}[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
-_SEPARATOR_LINE = re.compile(r"^[ \t]*[_=-]{10,}[ \t]*$")
-_DISCLAIMER = re.compile(
-    r"^[ \t*]*(?:confidentiality(?: notice)?\b|disclaimer\b|legal notice|important notice"
-    r"|this (?:e-?mail|message)(?: and any (?:attachments?|files))?(?: (?:is|are|may))? "
-    r"(?:confidential|intended)|this (?:e-?mail|message) and any attachments"
-    r"|you are receiving this (?:message|e-?mail) because|unsubscribe:"
-    r"|avis de confidentialit|ce (?:message|courriel) (?:et|est) "
-    r"|diese (?:e-?mail|nachricht) (?:enthält|ist) |aviso de confidencialidad|este mensaje"
-    r"|конфиденциальн)",
-    re.IGNORECASE,
-)
-_SIGN_OFF = re.compile(
-    r"^[ \t]*(?:(?:with )?(?:best|kind|warm|kindest|warmest)(?: personal)? regards|regards"
-    r"|yours (?:sincerely|faithfully|truly)|sincerely|best wishes|respectfully"
-    r"|mit freundlichen gr[üu](?:ß|ss)en|freundliche gr[üu](?:ß|ss)e|viele gr[üu](?:ß|ss)e"
-    r"|beste gr[üu](?:ß|ss)e|(?:bien )?cordialement|bien à vous|je vous prie d'agréer"
-    r"|veuillez agréer|с уважением|с наилучшими пожеланиями|atentamente|saludos cordiales"
-    r"|un (?:cordial )?saludo|cordiales saludos|distinti saluti|cordiali saluti)\b[^\n]{0,80}$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_MAX_SIGNATURE_LINES = 15
+# A wrapped attribution: an address broken after "<" ("NAME <" / "ADDRESS> wrote:").
+_BROKEN_ADDRESS = re.compile(r"<$|^<?[^\s<>@]{1,64}@[^\s<>]{1,255}>")
+# The header block a client quotes the original under, in any of these languages, by kind.
+_FIELD_KINDS = {
+    "from": "from von de от da van od från fra expéditeur remitente absender",
+    "to": "to an à a para кому aan komu till til destinataire",
+    "date": "date datum sent gesendet envoyé enviado отправлено дата data fecha inviato "
+    "verzonden odesláno skickat sendt",
+    "subject": "subject betreff objet asunto тема oggetto onderwerp předmět ämne emne thema",
+    "cc": "cc kopie copie копия cópia bcc blindkopie",
+}
+_FIELD_KIND = {word: kind for kind, words in _FIELD_KINDS.items() for word in words.split()}
+_TIME = re.compile(r"\b\d{1,2}:\d\d\b")
+_FIELD_LINE = re.compile(r"^[ \t*>]*([^\W\d_]{1,12}(?: [^\W\d_]{1,8})?)[ \t*]*:(?:\s|$)")
 
 
 @cache
@@ -167,6 +58,58 @@ def _header_regex(languages: tuple[str, ...]) -> re.Pattern[str]:
     usable = [lang for lang in languages if lang in MAIL_LANGUAGES] or ["en"]
     pattern: re.Pattern[str] = EmailMessage(text="", languages=list(usable)).HEADER_REGEX
     return pattern
+
+
+def _unwrap_attributions(lines: list[str], languages: tuple[str, ...]) -> list[str]:
+    """Join an attribution a client wrapped over two lines, so that it is seen as one."""
+    patterns = (_header_regex(languages), _EXTRA_HEADERS)
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line, after = lines[i], lines[i + 1] if i + 1 < len(lines) else ""
+        joined = f"{line} {after}"
+        if line.strip() and after.rstrip().endswith(":") and any(p.match(joined) for p in patterns):
+            broken = bool(_BROKEN_ADDRESS.search(line) or _BROKEN_ADDRESS.match(after))
+            if broken or not any(p.match(after) for p in patterns):
+                out.append(joined)
+                i += 2
+                continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def _header_block(lines: list[str]) -> int | None:
+    """Index of the first line of a quoted header block (From:, To:, Date:, Subject: ...).
+
+    At least three kinds of field, one of them the sender, one blank line allowed between
+    fields (Lotus Notes' HTML table renders so); any of the languages in _FIELD_KINDS. The
+    sender has an address or the date a time: a memo heading a person's answer ("From: the
+    Embassy / To: ... / Subject: ...") has neither.
+    """
+    for start, line in enumerate(lines):
+        if not _field_kind(line):
+            continue
+        kinds: dict[str, str] = {}
+        blanks = 0
+        for following in lines[start : start + 16]:
+            kind = _field_kind(following)
+            if kind:
+                kinds.setdefault(kind, following)
+                blanks = 0
+            elif not following.strip() and blanks == 0:
+                blanks = 1
+            else:
+                break
+        stamped = "@" in kinds.get("from", "") or _TIME.search(kinds.get("date", ""))
+        if "from" in kinds and len(kinds) >= 3 and stamped:
+            return start
+    return None
+
+
+def _field_kind(line: str) -> str | None:
+    found = _FIELD_LINE.match(line)
+    return _FIELD_KIND.get(found.group(1).lower()) if found else None
 
 
 def _cut_quoted(text: str, languages: tuple[str, ...]) -> str:
@@ -181,8 +124,11 @@ def _cut_quoted(text: str, languages: tuple[str, ...]) -> str:
             if text[:start].strip(" \t\n>"):
                 cuts.append(start)
                 break
-    # A trailing block of '>' lines introduced by a line ending in ':' ("... wrote:").
     lines = text.split("\n")
+    block = _header_block(lines)
+    if block is not None and "\n".join(lines[:block]).strip(" \t\n>"):
+        cuts.append(len("\n".join(lines[:block])))
+    # A trailing block of '>' lines introduced by a line ending in ':' ("... wrote:").
     for i, line in enumerate(lines):
         if line.startswith(">") and all(not x.strip() or x.startswith(">") for x in lines[i:]):
             j = i - 1
@@ -196,32 +142,19 @@ def _cut_quoted(text: str, languages: tuple[str, ...]) -> str:
     head = text[: min(cuts)]
     # Outlook puts a line of underscores right above the From:/Sent: block.
     head_lines = head.rstrip().split("\n")
-    while head_lines and (_SEPARATOR_LINE.match(head_lines[-1]) or not head_lines[-1].strip()):
+    while head_lines and (SEPARATOR_LINE.match(head_lines[-1]) or not head_lines[-1].strip()):
         head_lines.pop()
     return "\n".join(head_lines)
 
 
-def _cut_signature(text: str) -> str:
-    """Drop the signature and any trailing disclaimer/footer; never the opening paragraph."""
-    lines = text.split("\n")
-    first_content = next((i for i, x in enumerate(lines) if x.strip()), 0)
-    for i, line in enumerate(lines):
-        if i > first_content and line in {"-- ", "--"}:  # RFC 3676 §4.3 signature separator
-            lines = lines[:i]
-            break
-    for i, line in enumerate(lines):
-        if i > first_content + 1 and _DISCLAIMER.match(line):
-            lines = lines[:i]
-            break
-    for i, line in enumerate(lines):
-        if i > first_content + 1 and _SIGN_OFF.match(line):
-            rest = [x for x in lines[i + 1 :] if x.strip()]
-            if len(rest) <= _MAX_SIGNATURE_LINES:
-                lines = lines[:i]
-                break
-    while lines and (not lines[-1].strip() or _SEPARATOR_LINE.match(lines[-1])):
-        lines.pop()
-    return "\n".join(lines)
+def _drop_leading_attribution(text: str, languages: tuple[str, ...]) -> str:
+    """A bottom-posted answer (Thunderbird's default): the attribution above the quote goes."""
+    lead = len(text) - len(text.lstrip("\n "))
+    for regex in (_header_regex(languages), _EXTRA_HEADERS):
+        m = regex.match(text, lead)
+        if m and text[m.end() :].lstrip("\n ").startswith(">"):
+            return text[m.end() :]
+    return text
 
 
 def strip_reply(text: str, languages: Sequence[str]) -> tuple[str, bool]:
@@ -229,10 +162,12 @@ def strip_reply(text: str, languages: Sequence[str]) -> tuple[str, bool]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_STRIP_CHARS]
     # Collapsing horizontal whitespace keeps the library's nested quantifiers linear.
     text = "\n".join(re.sub(r"[ \t\xa0\u200b]+", " ", x).strip() for x in text.split("\n"))
+    text = "\n".join(_unwrap_attributions(text.split("\n"), tuple(languages)))
+    text = _drop_leading_attribution(text, tuple(languages))
     body = _cut_quoted(text, tuple(languages))
     # Interleaved answers: keep the person's lines, drop the quoted ones.
     body = "\n".join(x for x in body.split("\n") if not x.startswith(">"))
-    stripped = _cut_signature(body).strip()
+    stripped = cut_signature(body).strip()
     stripped = re.sub(r"\n{3,}", "\n\n", stripped)
     if stripped:
         return stripped, False
