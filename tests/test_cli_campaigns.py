@@ -15,7 +15,6 @@ import time_machine
 from click.testing import CliRunner, Result
 
 from outreach.cli import cli
-from tests.cli_project import point_at
 from tests.smtp_server import SmtpServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +43,9 @@ def server() -> Iterator[SmtpServer]:
 @pytest.fixture
 def project(tmp_path: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert run("init", "--templates", str(REPO / "templates")).exit_code == 0
-    point_at(server, monkeypatch)
+    # The documented way to point a run at another server: OUTREACH_<SECTION>__<KEY>.
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
     files = [str(REPO / "recipients/diplomats.csv"), str(REPO / "recipients/un-and-eu.yaml")]
     assert run("recipients", "import", *files).exit_code == 0
     return tmp_path
