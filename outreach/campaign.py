@@ -422,52 +422,6 @@ def letter_counts(
     return counts
 
 
-def account_failures(
-    connection: Connection, attempts: list[tuple[int | None, bool, str]], limit: int
-) -> set[int]:
-    """Count connection failures in a row per campaign; pause at `limit`. Returns the paused.
-
-    `attempts` are (campaign id, connection failed, error) in the order they happened; a
-    letter's own refusal (4xx/5xx after the envelope began) is not a connection failure.
-    """
-    table = Campaign.__table__  # type: ignore[attr-defined]
-    ids = {campaign for campaign, _, _ in attempts if campaign is not None}
-    if not ids:
-        return set()
-    current: dict[int, int] = dict(
-        connection.execute(
-            sa.select(table.c.id, table.c.consecutive_failures).where(table.c.id.in_(ids))
-        ).all()
-    )
-    counts = dict(current)
-    last_error: dict[int, str] = {}
-    for campaign, failed, error in attempts:
-        if campaign is not None:
-            counts[campaign] = counts[campaign] + 1 if failed else 0
-            last_error[campaign] = error
-    paused: set[int] = set()
-    for campaign, count in counts.items():
-        if count != current[campaign]:
-            connection.execute(
-                table.update().where(table.c.id == campaign).values(consecutive_failures=count)
-            )
-        if count >= limit:
-            reason = (
-                f"paused after {count} connection failures in a row; last: {last_error[campaign]}"
-            )
-            changed = connection.execute(
-                table.update()
-                .where(
-                    table.c.id == campaign,
-                    table.c.state.in_([CampaignState.APPROVED.value, CampaignState.RUNNING.value]),
-                )
-                .values(state=CampaignState.PAUSED.value, pause_reason=reason[:1000])
-            ).rowcount
-            if changed:
-                paused.add(campaign)
-    return paused
-
-
 def finish_done(connection: Connection) -> int:
     """Mark finished the running campaigns that have no letter waiting or in flight."""
     table = Campaign.__table__  # type: ignore[attr-defined]

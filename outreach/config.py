@@ -101,6 +101,11 @@ class SmtpSettings(MailServerSettings):
     ca_file: str = Field(
         default="", description="CA certificates to trust (PEM); empty: the system's"
     )
+    smtputf8: bool = Field(
+        default=False,
+        description="true if the server offers SMTPUTF8 (RFC 6531): only then may letters go "
+        "to a non-ASCII local part (zoë@example.org)",
+    )
 
 
 class ImapSettings(MailServerSettings):
@@ -180,6 +185,12 @@ class DispatchSettings(Section):
     )
     max_consecutive_failures: int = Field(
         default=10, ge=1, description="connection failures in a row that pause a campaign"
+    )
+    max_policy_rejections: int = Field(
+        default=5,
+        ge=1,
+        description="policy rejections in a row (5.7.x, spam, blocked, rate limited) that pause "
+        "a campaign",
     )
     retry_hours: float = Field(
         default=72.0, gt=0, description="after this long, a temporary failure becomes failed"

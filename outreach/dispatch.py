@@ -16,14 +16,25 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from outreach import clock, outbox
-from outreach.campaign import account_failures, finish_done
+from outreach.addresses import WireAddress, encode_address
+from outreach.campaign import finish_done
 from outreach.config import Settings
 from outreach.crashpoint import reach
 from outreach.db import SQLITE_BEGIN
+from outreach.errors import OutreachError
 from outreach.message import plus_address
 from outreach.models import AttemptOutcome, LetterState
 from outreach.pace import Pace, admit
-from outreach.policy import SmtpOutcome, classify, is_connection_failure, next_attempt
+from outreach.pause import FailureMark, PauseLimits, account_failures
+from outreach.policy import (
+    FailureKind,
+    SmtpOutcome,
+    Stage,
+    classify,
+    failure_kind,
+    next_attempt,
+    readable,
+)
 from outreach.transport import SmtpTransport, TransportError
 from outreach.writer import Writer
 
@@ -81,9 +92,11 @@ class Dispatcher:
         self.retry = dt.timedelta(hours=dispatch.retry_hours)
         self.pace = Pace(dispatch.rate_per_minute, dispatch.domain_rate_per_minute)
         self.random = random.Random()  # for jitter, not for security
+        self.limits = PauseLimits(dispatch.max_consecutive_failures, dispatch.max_policy_rejections)
         self.writer: Writer | None = None
         self.recording: set[asyncio.Task[None]] = set()
         self.no_failures: set[int | None] = set()  # campaigns whose failure count is 0
+        self.probes: dict[int | None, asyncio.Lock] = {}  # one letter at a time while failing
 
     def run_once(self, *, only: list[int] | None = None) -> DispatchReport:
         """Send every letter due now (within the pace), then return."""
@@ -97,6 +110,7 @@ class Dispatcher:
         """Claim batches until nothing is due or the pace says wait."""
         report = DispatchReport()
         self.writer = Writer(self.engine, asyncio.get_running_loop())
+        self.probes = {}  # asyncio locks belong to the loop of this run
         try:
             while letters := await self.db(self.claim_batch, only, report):
                 report.claimed += len(letters)
@@ -147,17 +161,36 @@ class Dispatcher:
     async def deliver(
         self, transport: SmtpTransport, letter: outbox.Claimed, report: DispatchReport
     ) -> None:
-        """Send one letter, committing `sending` just before DATA."""
+        """Send one letter, one at a time while its campaign's last attempt failed."""
+        if letter.campaign_id in self.no_failures:
+            await self.attempt(transport, letter, report, wait=False)
+            return
+        # Failing (or not yet known in this run): the campaign's letters go one by one, each
+        # recorded before the next, so a server refusing us sees at most the pause limit of
+        # attempts instead of that plus one per parallel connection.
+        async with self.probes.setdefault(letter.campaign_id, asyncio.Lock()):
+            if letter.campaign_id in report.paused:
+                await self.db(outbox.release, letter.id, self.worker, self.now())
+                report.released += 1
+                return
+            await self.attempt(transport, letter, report, wait=True)
+
+    async def attempt(
+        self,
+        transport: SmtpTransport,
+        letter: outbox.Claimed,
+        report: DispatchReport,
+        *,
+        wait: bool,
+    ) -> None:
+        """Envelope, commit `sending`, DATA, record: whatever fails, only this letter's state."""
         started = self.now()
-        sender = self.settings.sender.address
-        if self.settings.letters.plus_addressing:
-            sender = plus_address(sender, letter.token)  # VERP: bounces carry the token
         try:
             if not transport.connected:
-                await transport.connect()
-            await transport.envelope(sender, letter.to_address)
+                await guarded(Stage.CONNECT, transport.connect())
+            await guarded(Stage.ENVELOPE, self.envelope(transport, letter))
         except TransportError as error:
-            await self.finish(letter, error.outcome, started, report, counted=False)
+            await self.finish(letter, error.outcome, started, report, counted=False, wait=wait)
             await (
                 transport.reset()
                 if error.outcome.code and transport.connected
@@ -173,12 +206,30 @@ class Dispatcher:
             return
         reach("after_sending_commit")
         try:
-            outcome = await transport.data(letter.mime)
+            outcome = await guarded(Stage.DATA, transport.data(letter.mime))
         except TransportError as error:
             outcome = error.outcome
             await (transport.reset() if outcome.code else transport.close())
         reach("after_data_reply")
-        await self.finish(letter, outcome, started, report, counted=True)
+        await self.finish(letter, outcome, started, report, counted=True, wait=wait)
+
+    async def envelope(self, transport: SmtpTransport, letter: outbox.Claimed) -> None:
+        """MAIL FROM and RCPT TO in their wire forms, with SMTPUTF8 when the letter needs it."""
+        # Converted here, not only when the letter was made: rows approved before punycode
+        # was applied, or written by other means, hold the address as it was imported.
+        recipient = encode_address(letter.to_address)
+        sender = self.sender_for(letter)
+        # RFC 6531 §3.2: SMTPUTF8 for a non-ASCII mailbox in the envelope or UTF-8 headers
+        # (RFC 6532); the stored bytes are otherwise 7-bit, so any byte above 127 means that.
+        smtputf8 = recipient.smtputf8 or sender.smtputf8 or not letter.mime.isascii()
+        await transport.envelope(sender.address, recipient.address, smtputf8=smtputf8)
+
+    def sender_for(self, letter: outbox.Claimed) -> WireAddress:
+        """The envelope sender: `appeal+TOKEN@domain` (VERP, so bounces carry the token)."""
+        sender = encode_address(self.settings.sender.address)
+        if not self.settings.letters.plus_addressing:
+            return sender
+        return WireAddress(plus_address(sender.address, letter.token), sender.smtputf8)
 
     async def finish(
         self,
@@ -188,14 +239,24 @@ class Dispatcher:
         report: DispatchReport,
         *,
         counted: bool,
+        wait: bool = False,
     ) -> None:
         """Record the attempt and the letter's new state; pause the campaign if it must."""
         now = self.now()
         result = classify(smtp)
-        deadline = letter.deadline or started + self.retry
-        retry_at = None
-        if result is AttemptOutcome.DEFERRED:
-            retry_at = next_attempt(letter.attempts + 1, now, deadline, self.random.random())
+        jitter = self.random.random()
+        if failure_kind(smtp) is FailureKind.POLICY:
+            # Refused for who sends it: the letter waits for the sender's standing to be
+            # repaired (its run pauses the campaign). It neither starts nor spends the
+            # letter's retry deadline, which measures the recipient's server, so it is never
+            # burned as failed for it and goes when the campaign resumes.
+            deadline = letter.deadline
+            retry_at = next_attempt(letter.attempts + 1, now, None, jitter)
+        else:
+            deadline = letter.deadline or started + self.retry
+            retry_at = None
+            if result is AttemptOutcome.DEFERRED:
+                retry_at = next_attempt(letter.attempts + 1, now, deadline, jitter)
         outcome = outbox.Outcome(
             letter_id=letter.id,
             worker=self.worker,
@@ -209,11 +270,12 @@ class Dispatcher:
             retry_at=retry_at,
             deadline=deadline,
             counted_attempt=counted,
+            reason=smtp.text if smtp.local else None,
         )
         recorded = self.settle(
             self.writer_for().each(self.record, (letter.campaign_id, outcome, smtp)), report
         )
-        if result is AttemptOutcome.SENT:
+        if result is AttemptOutcome.SENT and not wait:
             # The connection may go on to its next letter while this record commits: if the
             # process dies first the letter stays `sending` and becomes `unknown`, never resent.
             task = asyncio.create_task(recorded)
@@ -247,25 +309,51 @@ class Dispatcher:
     ) -> list[tuple[LetterState, set[int]]]:
         """A group's attempts, letter states and campaign failure counts, together."""
         states = outbox.record(connection, [outcome for _, outcome, _ in items])
-        attempts = [
-            (campaign, is_connection_failure(smtp), f"{smtp.code or ''} {smtp.text}".strip())
+        marks = [
+            FailureMark(campaign, failure_kind(smtp), f"{smtp.code or ''} {smtp.text}".strip())
             for campaign, _, smtp in items
         ]
         # Most groups are all successes for campaigns whose failure count is known to be 0:
         # nothing to count, so no statement at all.
-        campaigns = {campaign for campaign, _, _ in attempts}
+        campaigns = {mark.campaign_id for mark in marks}
         paused: set[int] = set()
-        if any(failed for _, failed, _ in attempts) or campaigns - self.no_failures:
-            limit = self.settings.dispatch.max_consecutive_failures
-            paused = account_failures(connection, attempts, limit)
+        if any(mark.kind for mark in marks) or campaigns - self.no_failures:
+            paused = account_failures(connection, marks, self.limits)
             for campaign in campaigns:  # the count is now 0 where the last attempt succeeded
-                if failed_last(attempts, campaign):
+                if failed_last(marks, campaign):
                     self.no_failures.discard(campaign)
                 else:
                     self.no_failures.add(campaign)
         return [(state, paused) for state in states]
 
 
-def failed_last(attempts: list[tuple[int | None, bool, str]], campaign: int | None) -> bool:
-    """Whether the campaign's last attempt in the group was a connection failure."""
-    return [failed for c, failed, _ in attempts if c == campaign][-1]
+def failed_last(marks: list[FailureMark], campaign: int | None) -> bool:
+    """Whether the campaign's last attempt in the group counts towards a pause."""
+    return [mark.kind for mark in marks if mark.campaign_id == campaign][-1] is not None
+
+
+async def guarded(stage: Stage, step: Awaitable[T]) -> T:
+    """Await one step of a delivery; an unexpected exception becomes this letter's outcome.
+
+    One letter that cannot be sent never stops the run nor touches another letter's state
+    (RELIABILITY.md): a bug, or data no check foresaw, is recorded on the letter that met it,
+    as a local failure at the stage it happened (`policy.classify` says what that means).
+    """
+    try:
+        return await step
+    except TransportError:
+        raise
+    except Exception as error:
+        # Our own refusal (an address that does not validate) says it all; anything else is
+        # named with its type, for a bug report.
+        cause = (
+            str(error)
+            if isinstance(error, OutreachError)
+            else f"outreach failed: {type(error).__name__}: {error}"
+        )
+        text = (
+            f"{cause}, after DATA began: it may have arrived"
+            if stage is Stage.DATA
+            else f"not sent: {cause}"
+        )
+        raise TransportError(SmtpOutcome(stage, None, readable(text), local=True)) from error

@@ -11,6 +11,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
 from outreach import clock
+from outreach.addresses import AddressError, WireAddress, encode_address
 from outreach.appeal import Appeal, load_appeal
 from outreach.config import Settings
 from outreach.errors import LetterError
@@ -36,7 +37,7 @@ class Letter:
 
     appeal_slug: str
     recipient_key: str
-    to_address: str
+    to_address: str  # as it is sent: the domain in punycode (`encode_address`)
     language: str
     subject: str
     text: str
@@ -195,6 +196,35 @@ class Composer:
             },
         }
 
+    def wire_addresses(self, recipient: RecipientRecord) -> tuple[WireAddress, WireAddress]:
+        """The sender's and the recipient's addresses as they will be sent, or LetterError.
+
+        A domain always has an ASCII form (punycode); a non-ASCII local part has none and is
+        carried only by a relay that offers SMTPUTF8 (RFC 6531), which smtp.smtputf8 declares.
+        """
+        email = recipient.email or ""
+        try:
+            to = encode_address(email)
+        except AddressError as exc:
+            raise LetterError(f"{recipient.key}: {exc}") from None
+        sender = encode_address(self.settings.sender.address)  # validated with the settings
+        if self.settings.smtp.smtputf8:
+            return sender, to
+        if to.smtputf8:
+            raise LetterError(
+                f"{recipient.key}: the address {email} has a non-ASCII local part, which only a "
+                "relay offering SMTPUTF8 (RFC 6531) can carry: record an ASCII address "
+                f"(`outreach recipients set {recipient.key} email=...`), or set "
+                "smtp.smtputf8 = true if your relay offers SMTPUTF8"
+            )
+        if sender.smtputf8:
+            raise LetterError(
+                f"sender.address {sender.address} has a non-ASCII local part, which only a relay "
+                "offering SMTPUTF8 (RFC 6531) can carry: use an ASCII sender address, or set "
+                "smtp.smtputf8 = true if your relay offers SMTPUTF8"
+            )
+        return sender, to
+
     def compose(
         self,
         recipient: RecipientRecord,
@@ -208,6 +238,7 @@ class Composer:
         """The letter (or follow-up) for one recipient; LetterError says why none can be made."""
         if not recipient.email:
             raise LetterError(f"{recipient.key}: no e-mail address")
+        sender_address, to_address = self.wire_addresses(recipient)
         language = self.language_for(recipient, language)
         filled = self.fill_form(recipient, language)
         context = self.context(recipient, language, filled, follow_up)
@@ -223,13 +254,13 @@ class Composer:
         headers = Headers(
             subject=parts.subject,
             from_name=sender.name,
-            from_address=sender.address,
+            from_address=sender_address.address,
             to_name=display_name(recipient),
-            to_address=recipient.email,
-            reply_to=plus_address(sender.address, token)
+            to_address=to_address.address,
+            reply_to=plus_address(sender_address.address, token)
             if self.settings.letters.plus_addressing
             else None,
-            message_id=message_id or new_message_id(domain_of(sender.address)),
+            message_id=message_id or new_message_id(domain_of(sender_address.address)),
             token=token,
             date=date or clock.now(),
             language=language,
@@ -243,10 +274,11 @@ class Composer:
             if follow_up is None and (not item.languages or language in item.languages)
         )
         form = self.forms.lookup(recipient.role, recipient.kind, language, recipient.gender)
+        utf8 = sender_address.smtputf8 or to_address.smtputf8
         return Letter(
             appeal_slug=self.appeal.slug,
             recipient_key=recipient.key,
-            to_address=recipient.email,
+            to_address=to_address.address,
             language=language,
             subject=parts.subject,
             text=parts.text,
@@ -254,7 +286,7 @@ class Composer:
             demand_keys=tuple(demand["key"] for demand in context["demands"]),
             token=token,
             message_id=headers.message_id,
-            mime=build_message(headers, parts.text, parts.html, attachments),
+            mime=build_message(headers, parts.text, parts.html, attachments, utf8=utf8),
             reviewed=self.appeal.languages[language].reviewed and bool(form and form.reviewed),
         )
 

@@ -21,6 +21,9 @@ from outreach.errors import LetterError
 # SMTP line endings, and 7-bit transfer encodings (quoted-printable / base64) for every part:
 # no reliance on the server's 8BITMIME (RFC 6152), and what is stored is what any server takes.
 POLICY = policy.SMTP.clone(cte_type="7bit")
+# For a letter to an address with a non-ASCII local part, which has no ASCII form: headers in
+# UTF-8 (RFC 6532), sent only with SMTPUTF8 (RFC 6531); the parts keep 7-bit encodings.
+POLICY_UTF8 = POLICY.clone(utf8=True)
 # C0/C1 controls, DEL and Unicode line separators: in a header value they could start a new
 # header (header injection, cf. CVE-2024-6923) or break the encoded-word.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -93,19 +96,43 @@ def set_subject(message: EmailMessage, subject: str) -> None:
     message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode("\r\n"))
 
 
+def mailbox(header: str, name: str, address: str, *, utf8: bool) -> Address:
+    """A checked name and address for From or To."""
+    name, address = checked(header, name), checked(header, address)
+    if not utf8:
+        return Address(name, addr_spec=address)
+    # The email package's parser refuses a non-ASCII local part even under a UTF-8 policy;
+    # given in its parts, the address is written as it is (RFC 6532 §3.2).
+    local, _, domain = address.rpartition("@")
+    return Address(name, username=local, domain=domain)
+
+
 def build_message(
-    headers: Headers, text: str, html: str, attachments: tuple[Path, ...] = ()
+    headers: Headers,
+    text: str,
+    html: str,
+    attachments: tuple[Path, ...] = (),
+    *,
+    utf8: bool = False,
 ) -> bytes:
-    """The MIME bytes of a letter: one recipient in To, text and HTML alternatives."""
-    message = EmailMessage(policy=POLICY)
+    """The MIME bytes of a letter: one recipient in To, text and HTML alternatives.
+
+    The addresses must be in their wire form (`encode_address`): with `utf8`, headers are
+    UTF-8 (RFC 6532) for a non-ASCII local part; without it, everything is ASCII.
+    """
+    message = EmailMessage(policy=POLICY_UTF8 if utf8 else POLICY)
+    for header, address in (("From", headers.from_address), ("To", headers.to_address)):
+        if not utf8 and not address.isascii():
+            # The email package would write an encoded-word, which RFC 2047 §5 forbids in an
+            # address and no server delivers: refuse here rather than store a wrong letter.
+            raise LetterError(
+                f"{header}: {address} is not in its ASCII form; a non-ASCII local part needs "
+                "a letter built for SMTPUTF8 (RFC 6531)"
+            )
     try:
-        message["From"] = Address(
-            checked("From", headers.from_name), addr_spec=checked("From", headers.from_address)
-        )
+        message["From"] = mailbox("From", headers.from_name, headers.from_address, utf8=utf8)
         # One recipient per message, never a shared To/Cc/Bcc: each government gets its own.
-        message["To"] = Address(
-            checked("To", headers.to_name), addr_spec=checked("To", headers.to_address)
-        )
+        message["To"] = mailbox("To", headers.to_name, headers.to_address, utf8=utf8)
         if headers.reply_to:
             message["Reply-To"] = checked("Reply-To", headers.reply_to)
         set_subject(message, checked("Subject", headers.subject))

@@ -257,8 +257,11 @@ class Outcome:
     enhanced_code: str | None
     reply: str
     retry_at: dt.datetime | None  # for a deferral; None past the deadline
-    deadline: dt.datetime  # the letter's retry deadline, fixed at its first attempt
+    # The letter's retry deadline, fixed at its first attempt; None: not started (a policy
+    # rejection, which is not the recipient's server failing, neither starts nor spends it).
+    deadline: dt.datetime | None
     counted_attempt: bool  # DATA began, so mark_sending already counted it
+    reason: str | None = None  # instead of the state's usual reason (outreach's own refusal)
 
 
 # Built once: executed with many parameter sets (executemany), one per attempt.
@@ -328,6 +331,8 @@ def next_state(outcome: Outcome) -> tuple[LetterState, dict[str, object]]:
         state, reason, due_at = LetterState.DEFERRED, None, outcome.retry_at
     elif outcome.outcome is AttemptOutcome.DEFERRED:
         reason = "retry deadline passed"
+    if outcome.reason is not None:
+        reason = outcome.reason
     return state, {
         "b_id": outcome.letter_id,
         "b_worker": outcome.worker,

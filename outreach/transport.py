@@ -7,7 +7,7 @@ import ssl
 import aiosmtplib
 
 from outreach.config import Security, SmtpSettings
-from outreach.policy import SmtpOutcome, Stage
+from outreach.policy import SmtpOutcome, Stage, readable
 
 
 class TransportError(Exception):
@@ -26,8 +26,8 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
 def failure(stage: Stage, error: BaseException) -> TransportError:
     """The TransportError for an aiosmtplib (or socket/TLS) error at a stage."""
     if isinstance(error, aiosmtplib.SMTPResponseException) and error.code > 0:
-        return TransportError(SmtpOutcome(stage, error.code, error.message))
-    return TransportError(SmtpOutcome(stage, None, f"{type(error).__name__}: {error}"))
+        return TransportError(SmtpOutcome(stage, error.code, readable(error.message)))
+    return TransportError(SmtpOutcome(stage, None, readable(f"{type(error).__name__}: {error}")))
 
 
 ERRORS = (aiosmtplib.SMTPException, OSError, ssl.SSLError, TimeoutError)
@@ -71,16 +71,51 @@ class SmtpTransport:
         except ERRORS as error:
             await self.drop(client)
             raise failure(Stage.CONNECT, error) from None
+        except BaseException:
+            await self.drop(client)  # whatever went wrong, no socket is left open behind it
+            raise
         self.client = client
 
-    async def envelope(self, sender: str, recipient: str) -> None:
-        """MAIL FROM and RCPT TO for one letter."""
+    async def envelope(self, sender: str, recipient: str, *, smtputf8: bool = False) -> None:
+        """MAIL FROM and RCPT TO for one letter, in their wire forms (`encode_address`).
+
+        `smtputf8`: the addresses or the headers are not ASCII. Such a letter goes only to a
+        server that offers SMTPUTF8, with the parameter on MAIL FROM (RFC 6531 §3.4); to any
+        other, it is refused here, before a byte of it is sent (a local failure of that letter).
+        """
         client = self.require()
         try:
-            await client.mail(sender)
-            await client.rcpt(recipient)
+            if smtputf8 and not await self.offers(client, "SMTPUTF8"):
+                raise TransportError(
+                    SmtpOutcome(
+                        Stage.ENVELOPE,
+                        None,
+                        f"not sent: {recipient} or the letter's headers need SMTPUTF8 "
+                        f"(RFC 6531), which {self.settings.host}:{self.settings.port} does not "
+                        "offer; send it through a server that does, or record an ASCII address",
+                        local=True,
+                    )
+                )
+            encoding = "utf-8" if smtputf8 else "ascii"
+            await client.mail(sender, options=["SMTPUTF8"] if smtputf8 else [], encoding=encoding)
+            await client.rcpt(recipient, encoding=encoding)
         except ERRORS as error:
             raise failure(Stage.ENVELOPE, error) from None
+        except ValueError as error:
+            # aiosmtplib's refusal to write the address on the command line (a character that
+            # would break it, or one the encoding cannot carry): nothing of it was sent.
+            raise TransportError(
+                SmtpOutcome(Stage.ENVELOPE, None, readable(f"not sent: {error}"), local=True)
+            ) from None
+
+    async def offers(self, client: aiosmtplib.SMTP, extension: str) -> bool:
+        """Whether the server advertised the extension in its EHLO reply (EHLO first if due)."""
+        if client.is_ehlo_or_helo_needed:
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                return False  # no ESMTP at all; MAIL will fall back to HELO by itself
+        return client.supports_extension(extension)
 
     async def data(self, message: bytes) -> SmtpOutcome:
         """DATA with the letter's stored bytes; the server's final reply."""
@@ -89,7 +124,7 @@ class SmtpTransport:
             response = await client.data(message)
         except ERRORS as error:
             raise failure(Stage.DATA, error) from None
-        return SmtpOutcome(Stage.DATA, response.code, response.message)
+        return SmtpOutcome(Stage.DATA, response.code, readable(response.message))
 
     async def reset(self) -> None:
         """RSET after a refused envelope, so the connection can carry the next letter."""

@@ -14,7 +14,13 @@ from sqlalchemy.engine import Engine
 from outreach.db import make_engine, upgrade
 from tests.samples import SAMPLE_CSV
 
-pytest_plugins = ["tests.dovecot", "tests.mailloop", "tests.smtp_server", "tests.web_fixtures"]
+pytest_plugins = [
+    "tests.dispatching",
+    "tests.dovecot",
+    "tests.mailloop",
+    "tests.smtp_server",
+    "tests.web_fixtures",
+]
 
 PG_ADMIN = os.environ.get("OUTREACH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

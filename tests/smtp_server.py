@@ -7,9 +7,10 @@
         assert [m.message_id for m in server.messages] == [...]
 
 Scripted faults are kept in one FIFO queue per stage: each applies once, to the next time its
-stage is reached (on any connection); then the server behaves normally again. Address faults
-(`fail_address`) apply every time, at "rcpt" (to that RCPT), "data" or "after_data" (to any
-transaction that has that recipient); they take precedence over scripted faults.
+stage is reached (on any connection); then the server behaves normally again. A standing fault
+(`always`) applies each time its stage is reached with no scripted fault left, until `recover()`.
+Address faults (`fail_address`) apply every time, at "rcpt" (to that RCPT), "data" or
+"after_data" (to any transaction that has that recipient); they take precedence over the others.
 
 A message is recorded in `messages` before its final reply is sent, so once a client has seen the
 250 (or the drop of an "after_data" fault) the record is there.
@@ -81,6 +82,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     data: bytes
     message_id: str | None
+    mail_options: tuple[str, ...] = ()  # the MAIL FROM parameters, e.g. ("SMTPUTF8",)
 
 
 @dataclass
@@ -234,6 +236,7 @@ class _Handler:
                 rcpt_tos=tuple(envelope.rcpt_tos),
                 data=data,
                 message_id=message_id_of(data),
+                mail_options=tuple(envelope.mail_options),
             )
             with state.lock:
                 state.received.append(received)
@@ -293,9 +296,11 @@ class SmtpServer:
         advertise_starttls: bool = True,
         require_starttls: bool = False,
         auth_require_tls: bool | None = None,
+        smtputf8: bool = False,
     ) -> None:
         """`auth_require_tls` (offer AUTH only after STARTTLS) defaults to True for
-        tls="starttls" and False otherwise (aiosmtpd cannot see implicit TLS)."""
+        tls="starttls" and False otherwise (aiosmtpd cannot see implicit TLS). `smtputf8`
+        advertises SMTPUTF8 (RFC 6531) and takes UTF-8 addresses and headers."""
         if tls not in ("none", "starttls", "implicit"):
             raise ValueError(f"unknown tls mode {tls!r}")
         self.tls: TlsMode = tls
@@ -308,6 +313,7 @@ class SmtpServer:
         self.open_connections: set[SMTP] = set()  # touched only in the server's thread
         self._queues: dict[str, deque[Fault]] = {stage: deque() for stage in STAGES}
         self._address_faults: dict[str, list[Fault]] = {}
+        self._standing: dict[str, Fault] = {}
         self.ca = trustme.CA()
         self._cert = self.ca.issue_cert("127.0.0.1", "localhost", SERVER_NAME)
         handler = _Handler(self)
@@ -317,6 +323,7 @@ class SmtpServer:
             "auth_require_tls": (tls == "starttls")
             if auth_require_tls is None
             else auth_require_tls,
+            "enable_SMTPUTF8": smtputf8,
         }
         if tls == "starttls":
             kwargs["tls_context"] = self.server_ssl_context()
@@ -352,6 +359,16 @@ class SmtpServer:
         with self.lock:
             self._address_faults.setdefault(address.lower(), []).append(fault)
 
+    def always(self, fault: Fault) -> None:
+        """Apply `fault` every time its stage is reached, until `recover()`."""
+        with self.lock:
+            self._standing[fault.stage] = fault
+
+    def recover(self) -> None:
+        """Drop the faults set by `always`: the server behaves normally again."""
+        with self.lock:
+            self._standing.clear()
+
     def pending(self) -> list[Fault]:
         """Scripted faults not consumed yet."""
         with self.lock:
@@ -371,7 +388,7 @@ class SmtpServer:
                     if fault.stage == stage:
                         return fault
             queue = self._queues[stage]
-            return queue.popleft() if queue else None
+            return queue.popleft() if queue else self._standing.get(stage)
 
     # --- records ----------------------------------------------------------------------------
     @property
@@ -387,6 +404,7 @@ class SmtpServer:
             for queue in self._queues.values():
                 queue.clear()
             self._address_faults.clear()
+            self._standing.clear()
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> SmtpServer:

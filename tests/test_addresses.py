@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.addresses import AddressError, address_key, parse_address
+from outreach.addresses import AddressError, WireAddress, address_key, encode_address, parse_address
 from outreach.errors import InputError
 
 
@@ -77,3 +77,26 @@ def test_key_keeps_a_unicode_local_part_lower_cased() -> None:
 def test_key_rejects_an_invalid_address() -> None:
     with pytest.raises(AddressError, match="is not a valid e-mail address"):
         address_key("not-an-address")
+
+
+def test_the_wire_form_of_an_idn_domain_is_punycode() -> None:
+    assert encode_address("user@bücher.example") == WireAddress(
+        "user@xn--bcher-kva.example", smtputf8=False
+    )
+
+
+def test_the_wire_form_keeps_the_case_of_the_local_part() -> None:
+    assert encode_address("Claire.Exemple@EXAMPLE.org") == WireAddress(
+        "Claire.Exemple@example.org", smtputf8=False
+    )
+
+
+def test_a_non_ascii_local_part_needs_smtputf8_and_its_domain_is_still_punycode() -> None:
+    assert encode_address("Zoë@Bücher.example") == WireAddress(
+        "Zoë@xn--bcher-kva.example", smtputf8=True
+    )
+
+
+def test_the_wire_form_refuses_an_invalid_address() -> None:
+    with pytest.raises(AddressError, match="is not a valid e-mail address"):
+        encode_address("user@bücher..example")

@@ -44,13 +44,7 @@ def server() -> Iterator[SmtpServer]:
 def project(tmp_path: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert run("init", "--templates", str(REPO / "templates")).exit_code == 0
     # The documented way to point a run at another server: OUTREACH_<SECTION>__<KEY>.
-    for name, value in {
-        "OUTREACH_SMTP__HOST": "127.0.0.1",
-        "OUTREACH_SMTP__PORT": str(server.port),
-        "OUTREACH_SMTP__SECURITY": "none",
-        "OUTREACH_SENDER__ADDRESS": "appeal@outreach.example.org",
-        "OUTREACH_DISPATCH__RATE_PER_MINUTE": "0",
-    }.items():
+    for name, value in server.environment().items():
         monkeypatch.setenv(name, value)
     files = [str(REPO / "recipients/diplomats.csv"), str(REPO / "recipients/un-and-eu.yaml")]
     assert run("recipients", "import", *files).exit_code == 0

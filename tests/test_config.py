@@ -96,7 +96,7 @@ def test_an_unknown_key_is_named_with_the_known_ones(tmp_path: Path) -> None:
         load_settings(path)
     assert str(error.value) == (
         f"{path}: smtp.hots: unknown key; known keys here: host, port, username, security, timeout, "
-        "ca_file"
+        "ca_file, smtputf8"
     )
 
 

@@ -3,83 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
-from outreach.config import Settings
 from outreach.db import session_scope
-from outreach.dispatch import Dispatcher, DispatchReport
-from outreach.models import Attempt, Campaign, CampaignState, Letter, LetterState, SuppressionSource
+from outreach.models import CampaignState, Letter, LetterState, SuppressionSource
 from outreach.outbox import resolve
 from outreach.suppression import suppress
 from tests import factory
+from tests.dispatching import Clock, attempts, campaign_row, letters, run, settings_for
 from tests.smtp_server import Fault, SmtpServer
-
-
-class Clock:
-    """A frozen clock the test moves by hand: no sleeps."""
-
-    def __init__(self) -> None:
-        self.now = factory.T0 + dt.timedelta(seconds=1)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with SmtpServer() as running:
-        yield running
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def settings_for(
-    server: SmtpServer, tmp_path: Path | None = None, **sections: dict[str, object]
-) -> Settings:
-    smtp: dict[str, object] = {
-        "host": server.host,
-        "port": server.port,
-        "security": "none",
-        "timeout": 5,
-    }
-    smtp.update(sections.pop("smtp", {}))
-    dispatch: dict[str, object] = {
-        "rate_per_minute": 0,
-        "domain_rate_per_minute": 0,
-        "connections": 2,
-    }
-    dispatch.update(sections.pop("dispatch", {}))
-    return Settings(smtp=smtp, dispatch=dispatch, sender={"address": "appeal@outreach.example.org"})
-
-
-def run(engine: Engine, settings: Settings, clock: Clock, worker: str = "w1") -> DispatchReport:
-    return Dispatcher(engine, settings, worker=worker, now=clock).run_once()
-
-
-def letters(engine: Engine) -> list[Letter]:
-    with Session(engine) as session:
-        return list(session.exec(select(Letter).order_by(col(Letter.id))))
-
-
-def attempts(engine: Engine) -> list[Attempt]:
-    with Session(engine) as session:
-        return list(session.exec(select(Attempt).order_by(col(Attempt.id))))
-
-
-def campaign_row(engine: Engine) -> Campaign:
-    with Session(engine) as session:
-        return session.exec(select(Campaign)).one()
 
 
 def test_every_due_letter_is_sent_once(engine: Engine, server: SmtpServer, clock: Clock) -> None:
@@ -175,13 +110,15 @@ def test_a_5xx_fails_the_letter_with_the_servers_reply(
         (Fault("rcpt", reply="450 4.2.1 Mailbox busy"), LetterState.DEFERRED),
         (Fault("rcpt", reply="452 4.3.1 Insufficient storage"), LetterState.DEFERRED),
         (Fault("rcpt", reply="552 5.2.2 Mailbox full"), LetterState.DEFERRED),
-        (Fault("rcpt", reply="554 5.7.1 Relay denied"), LetterState.FAILED),
+        (Fault("rcpt", reply="554 5.7.1 Relay denied"), LetterState.DEFERRED),  # policy: held
+        (Fault("rcpt", reply="550 5.1.1 No such user"), LetterState.FAILED),
         (Fault("mail", reply="421 4.7.0 Closing"), LetterState.DEFERRED),
         (Fault("data", reply="451 4.3.0 Local error"), LetterState.DEFERRED),
         (Fault("data", reply="554 5.6.0 Content refused"), LetterState.FAILED),
         (Fault("after_data", reply="451 4.3.0 Queue full"), LetterState.DEFERRED),
         (Fault("after_data", reply="552 5.3.4 Message too big"), LetterState.DEFERRED),
-        (Fault("after_data", reply="554 5.7.1 Spam"), LetterState.FAILED),
+        (Fault("after_data", reply="554 5.7.1 Spam"), LetterState.DEFERRED),  # policy: held
+        (Fault("after_data", reply="550 5.6.0 Content refused"), LetterState.FAILED),
         (Fault("rcpt", drop=True), LetterState.DEFERRED),
         (Fault("mail", drop=True), LetterState.DEFERRED),
         (Fault("connect", reply="554 5.3.2 Not accepting"), LetterState.DEFERRED),

@@ -392,6 +392,12 @@ def test_control_characters_in_a_header_value_are_refused(
     assert "contains a control character" in str(error.value)
 
 
+def test_a_message_refuses_an_address_not_in_its_ascii_form() -> None:
+    headers = dataclasses.replace(HEADERS, to_address="office@bücher.example")
+    with pytest.raises(LetterError, match=r"^To: office@bücher\.example is not in its ASCII form"):
+        build_message(headers, "text", "<p>html</p>")
+
+
 def test_a_subject_template_cannot_add_a_header(appeal_copy: Path) -> None:
     break_template(appeal_copy, "subject.txt.j2", "Appeal\nBcc: victim@example.net\n")
     letter = Composer.load(settings(appeal_copy)).compose(person())

@@ -128,6 +128,12 @@ def check_command(app: App, name: str, samples: bool, as_json: bool) -> None:
                     continue
                 assert planned.letter is not None
                 assert planned.send_after is not None
+                if planned.letter.to_address != planned.recipient.email and not as_json:
+                    # An IDN domain goes in punycode: show the address as the server will see it.
+                    click.echo(
+                        f"address: {planned.recipient.key}: {planned.recipient.email} "
+                        f"is sent as {planned.letter.to_address}"
+                    )
                 thread = Thread.of_letter(planned.recipient, planned.letter, planned.send_after)
                 for sample in render_thread(composer, steps, thread, schedule):
                     if sample.problem is not None:
