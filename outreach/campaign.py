@@ -346,7 +346,9 @@ def letter_values(campaign: Campaign, planned: Planned, now: dt.datetime) -> dic
     """The row of one planned letter; unsent ones keep their reason and no bytes."""
     recipient, letter = planned.recipient, planned.letter
     send_after = planned.send_after or now
-    email = recipient.email or ""
+    # The address as it is sent (its domain in punycode) where there is a letter, so pacing
+    # counts one domain under one name whatever form the record has.
+    email = letter.to_address if letter else recipient.email or ""
     return {
         "campaign_id": campaign.id,
         "appeal_slug": campaign.appeal_slug,
