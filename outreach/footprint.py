@@ -63,6 +63,9 @@ class Footprint:
     # only in the person's own rows, never in other rows, which may be about the other one.
     with_names: bool
     shared: tuple[tuple[str, str], ...]  # (address, other key): addresses others hold now
+    # (other key, field): other recipients' records that name the person (an office called
+    # after them): staff's data about someone else, which staff correct, never the erasure.
+    named_by: tuple[tuple[str, str], ...]
     suppressions: tuple[Suppression, ...]
     letters: tuple[Letter, ...]
     attempts: tuple[Attempt, ...]
@@ -118,6 +121,7 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
         identity=identity,
         with_names=not has_namesake(session, row),
         shared=tuple(shared),
+        named_by=tuple(records_naming(session, identity, row)),
         suppressions=tuple(
             session.exec(
                 select(Suppression).where(
@@ -145,6 +149,22 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
         session.connection(), identity, with_names=footprint.with_names, skip=footprint.own_rows()
     )
     return dataclasses.replace(footprint, mentions=tuple(found))
+
+
+# The fields of another recipient's record that may name the person (addresses are `shared`).
+NAMING_FIELDS = ("given_name", "family_name", "organisation", "city", "tags", "source")
+
+
+def records_naming(
+    session: Session, identity: Identity, row: Recipient
+) -> Iterator[tuple[str, str]]:
+    """Other recipients whose record names the person by key or full name, and the field."""
+    others = select(Recipient).where(col(Recipient.id) != row.id)
+    for other in session.exec(others.execution_options(yield_per=BATCH)):
+        for name in NAMING_FIELDS:
+            value = getattr(other, name)
+            if value and identity.names_in(value):
+                yield other.key, name
 
 
 def own_addresses(session: Session, row: Recipient) -> tuple[list[str], list[tuple[str, str]]]:

@@ -61,6 +61,7 @@ def export_person(session: Session, key: str) -> dict[str, object]:
         "shared_addresses": [
             {"address": address, "recipient": other} for address, other in found.shared
         ],
+        "named_by": [{"recipient": other, "field": name} for other, name in found.named_by],
     }
 
 
@@ -163,6 +164,7 @@ class Erasure:
     audit: int
     mentions: int
     kept: tuple[tuple[str, str], ...]  # (address, other key): addresses another recipient has
+    named_by: tuple[tuple[str, str], ...] = ()  # (other key, field): records that name them
     wal_emptied: bool = True  # False: a reader kept SQLite's log; it empties when they stop
 
 
@@ -214,6 +216,7 @@ def erase_person(session: Session, key: str, *, actor: str) -> Erasure:
         audit=len(found.events) + len(found.related_events),
         mentions=len(left),
         kept=found.shared,
+        named_by=found.named_by,
     )
     record_event(
         session,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from outreach.config import Settings
 from outreach.db import session_scope
@@ -30,6 +30,8 @@ from outreach.recipients.edit import edit_recipient
 from outreach.recipients.importer import import_files
 from outreach.suppression import address_hash, is_suppressed, suppress, unsuppress
 from tests import factory
+
+REPO = Path(__file__).resolve().parent.parent
 
 KEY = "mep-999001"
 EMAIL = "marie.exemple-durand@example.org"
@@ -411,3 +413,17 @@ def stored_text(engine: Engine) -> str:
                     elif isinstance(value, str):
                         values.append(value)
     return "\n".join(values)
+
+
+def test_erasure_names_the_records_of_others_that_name_the_person(
+    engine: Engine, tmp_path: Path
+) -> None:
+    files = [REPO / "recipients" / "diplomats.csv", REPO / "recipients" / "un-and-eu.yaml"]
+    assert import_files(engine, files, actor="t").committed
+    with session_scope(engine) as session:
+        erasure = erase_person(session, "mep-999001", actor="t")
+    # Her office is staff's record of someone else: said, not changed.
+    assert erasure.named_by == (("mep-999001-office", "organisation"),)
+    with Session(engine) as session:
+        office = session.exec(select(Recipient).where(Recipient.key == "mep-999001-office")).one()
+    assert office.organisation == "Office of Marie Exemple-Durand MEP, European Parliament"

@@ -283,6 +283,11 @@ def erase_command(app: App, key: str, yes: bool) -> None:
     )
     for address, other in erasure.kept:
         app.out.print(f"kept {address}: it is also the address of {other}")
+    for other, name in erasure.named_by:
+        app.out.print(
+            f"kept: the record of {other} names them in {name}; correct it with "
+            f"`outreach recipients set {other} {name}=…`, or erase that record too"
+        )
     if not erasure.wal_emptied:
         app.out.print(
             "warning: another program (`outreach run`, `outreach web`) is reading the "
