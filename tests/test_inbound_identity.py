@@ -130,3 +130,21 @@ def test_upgrading_keys_old_messages_by_their_digest(db_url: str) -> None:
     keys = [row.dedup_key for row in stored(engine)]
     assert keys == ["sha256:" + content_digest(REPLY), "<gone@x>"]
     engine.dispose()
+
+
+def test_the_web_marks_a_reused_message_id(cheap_hashing: None, world: object) -> None:
+    from tests.test_web import World, client_for, sign_in
+
+    assert isinstance(world, World)
+    with session_scope(world.engine) as session:
+        first = ingest(session, REPLY, "eml:1", SETTINGS, now=NOW)
+        second = ingest(
+            session, REPLY.replace(b"taken note", b"decided"), "eml:2", SETTINGS, now=NOW
+        )
+    with client_for(world) as client:
+        sign_in(client, "vera")
+        listing = client.get("/replies?show=all").text
+        pages = [client.get(f"/replies/{row.id}").text for row in (first, second)]
+    assert listing.count("Message-ID reused") == 1
+    warning = "Another message stored before carries the same Message-ID with other content"
+    assert [warning in page for page in pages] == [False, True]
