@@ -55,7 +55,8 @@ import jinja2
 import sqlalchemy as sa
 
 from outreach import clock
-from outreach.campaign import approve_campaign, create_campaign, get_campaign, letter_counts
+from outreach.approval import approve_campaign
+from outreach.campaign import create_campaign, get_campaign, letter_counts
 from outreach.config import Settings
 from outreach.db import make_engine, session_scope, upgrade
 from outreach.dispatch import Dispatcher

@@ -25,7 +25,8 @@ from sqlmodel import col, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.import_recipients import generate
-from outreach.campaign import approve_campaign, create_campaign, get_campaign
+from outreach.approval import approve_campaign
+from outreach.campaign import create_campaign, get_campaign
 from outreach.config import Settings
 from outreach.db import make_engine, session_scope, upgrade
 from outreach.followup_listing import follow_up_rows

@@ -13,7 +13,8 @@ import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from outreach.campaign import approve_campaign, create_campaign, get_campaign
+from outreach.approval import approve_campaign
+from outreach.campaign import create_campaign, get_campaign
 from outreach.config import Settings
 from outreach.db import session_scope
 from outreach.inbox.record import ingest

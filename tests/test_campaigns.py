@@ -13,15 +13,9 @@ import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from outreach.approval import approve_campaign
 from outreach.calendar import CalendarError
-from outreach.campaign import (
-    CampaignError,
-    approve_campaign,
-    create_campaign,
-    get_campaign,
-    letter_counts,
-    set_state,
-)
+from outreach.campaign import CampaignError, create_campaign, get_campaign, letter_counts, set_state
 from outreach.config import Settings
 from outreach.db import session_scope
 from outreach.errors import InputError, StateError

@@ -317,13 +317,12 @@ def test_a_re_import_of_the_same_list_does_not_bring_an_erased_person_back(
     run("recipients", "import", people)
     run("recipients", "erase", KEY, "--yes")
     again = run("recipients", "import", people)
-    assert "note: 1 record(s) of people erased on request were not imported again" in (
-        again.output
-    )
+    assert "note: 1 record(s) of people erased on request were not imported again" in (again.output)
     assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
     # Known by the key too, for a source that carries no address (the EP's XML list).
     renamed = SAMPLE_CSV.replace("mission.lv-unny@example.org", "new.address@example.org")
-    assert "1 record(s) of people erased" in run(
-        "recipients", "import", write(inputs, "renamed.csv", renamed)
-    ).output
+    assert (
+        "1 record(s) of people erased"
+        in run("recipients", "import", write(inputs, "renamed.csv", renamed)).output
+    )
     assert sqlite_dump(work / "outreach.db").count("new.address@example.org") == 0

@@ -14,13 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from outreach.campaign import (
-    CampaignError,
-    approve_campaign,
-    create_campaign,
-    get_campaign,
-    letter_counts,
-)
+from outreach.approval import approve_campaign
+from outreach.campaign import CampaignError, create_campaign, get_campaign, letter_counts
 from outreach.cli import cli
 from outreach.config import ChecksSettings, Settings
 from outreach.db import session_scope

@@ -9,7 +9,8 @@ import time_machine
 from sqlalchemy.engine import Engine
 
 from outreach import clock
-from outreach.campaign import PlanSummary, get_campaign, plan_letters, summarise_plan
+from outreach.approval import PlanSummary, plan_letters, summarise_plan
+from outreach.campaign import get_campaign
 from outreach.config import Settings
 from outreach.db import session_scope
 from outreach.letter import Composer

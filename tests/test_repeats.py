@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from outreach.campaign import CampaignError, approve_campaign, create_campaign, get_campaign
+from outreach.approval import approve_campaign
+from outreach.campaign import CampaignError, create_campaign, get_campaign
 from outreach.cli import cli
 from outreach.config import Settings
 from outreach.db import session_scope

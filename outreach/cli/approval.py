@@ -10,17 +10,15 @@ import click
 from sqlmodel import Session
 
 from outreach import clock
-from outreach.campaign import (
+from outreach.approval import (
     APPROVAL_STATES,
     Planned,
     PlanSummary,
     approve_campaign,
     campaign_lint,
-    get_campaign,
     plan_letters,
-    segment_of,
-    segment_size,
 )
+from outreach.campaign import get_campaign, segment_of, segment_size
 from outreach.cli import App, pass_app
 from outreach.cli.campaigns import campaign
 from outreach.cli.lint import count_warnings, print_warnings

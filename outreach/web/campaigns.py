@@ -13,18 +13,8 @@ from starlette.routing import Route
 
 from outreach import clock
 from outreach.accounts import User, UserRole
-from outreach.campaign import (
-    WAITING,
-    approve_campaign,
-    campaign_lint,
-    closed_of,
-    get_campaign,
-    letter_counts,
-    plan_letters,
-    segment_of,
-    set_state,
-    summarise_plan,
-)
+from outreach.approval import approve_campaign, campaign_lint, plan_letters, summarise_plan
+from outreach.campaign import WAITING, closed_of, get_campaign, letter_counts, segment_of, set_state
 from outreach.db import session_scope
 from outreach.followup_preview import Schedule, step_samples
 from outreach.letter import Composer
