@@ -190,11 +190,16 @@ def approve_campaign(
     can list who was left out and why). `lint` (made here if not given) collects the data
     warnings; those `checks.block` names refuse the approval.
     """
-    if campaign.state is not CampaignState.DRAFT:
-        raise StateError(f"campaign {campaign.name} is {campaign.state}: only a draft is approved")
     # Held to the end of the transaction: no other approval or ad hoc send of this appeal can
     # write to a mailbox between this one's look and its inserts.
     lock_appeal(session, campaign.appeal_slug)
+    # Read again under the lock: an approval of this very campaign that held it before us has
+    # committed by now (PostgreSQL reads committed rows anew in each statement).
+    session.refresh(campaign)
+    if campaign.state is not CampaignState.DRAFT:
+        raise StateError(
+            f"campaign {campaign.name} is {campaign.state.value}: only a draft is approved"
+        )
     now = clock.now()
     counts = {state.value: 0 for state in APPROVAL_STATES}
     problems: list[str] = []

@@ -6,7 +6,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from outreach.campaign import CampaignError, create_campaign, get_campaign
 from outreach.cli import cli
 from outreach.config import Settings
 from outreach.db import session_scope
+from outreach.errors import StateError
 from outreach.letter import Composer
 from outreach.models import AuditEvent, Letter
 from outreach.recipients.importer import import_files
@@ -406,3 +407,53 @@ def test_the_web_preview_lists_who_is_left_out(cheap_hashing: None, world: objec
         "<li>emb-fr-am-head: this appeal already went to this mailbox: letter 1 of campaign "
         "test, sent (to ambassador-fr-am)</li>" in preview
     )
+
+
+def test_one_campaign_approved_twice_at_the_same_time_makes_its_letters_once(
+    shared: Engine, settings: Settings
+) -> None:
+    draft(shared, "one")
+    inside = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        inside.set()
+        assert release.wait(10)
+
+    outcomes: list[object] = []
+
+    def approve_with(advance: Callable[[], None]) -> None:
+        try:
+            with session_scope(shared) as session:
+                outcomes.append(
+                    approve_campaign(
+                        session,
+                        get_campaign(session, "one"),
+                        Composer.load(settings),
+                        actor="a",
+                        skip_problems=False,
+                        advance=advance,
+                    )
+                )
+        except StateError as error:
+            outcomes.append(str(error))
+
+    first = threading.Thread(target=approve_with, args=(hold,))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=approve_with, args=(lambda: None,))  # a second click
+    second.start()
+    second.join(1.0)
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert outcomes == [
+        {"queued": 2, "suppressed": 0, "duplicate": 2, "skipped": 0},
+        "campaign one is approved: only a draft is approved",
+    ]
+    assert sorted(state for state, _ in states(shared).values()) == [
+        "duplicate",
+        "duplicate",
+        "queued",
+        "queued",
+    ]
