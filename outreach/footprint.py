@@ -103,7 +103,8 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
     """Everything held about the recipient with this key (NotFoundError if there is none);
     without `mentions`, the search of every other row for them is left out."""
     row = get_recipient(session, key)
-    own, shared = own_addresses(session, row)
+    letters = own_letters(session, row)
+    own, shared = own_addresses(session, row, letters)
     identity = identity_of(
         key,
         own,
@@ -111,7 +112,6 @@ def find_footprint(session: Session, key: str, *, mentions: bool = True) -> Foot
         family_name=row.family_name,
         courtesy_title=row.courtesy_title,
     )
-    letters = own_letters(session, row, own)
     letter_ids = [letter.id for letter in letters if letter.id is not None]
     messages = own_messages(session, letter_ids, identity.address_keys())
     message_ids = [message.id for message in messages if message.id is not None]
@@ -167,10 +167,11 @@ def records_naming(
                 yield other.key, name
 
 
-def own_addresses(session: Session, row: Recipient) -> tuple[list[str], list[tuple[str, str]]]:
+def own_addresses(
+    session: Session, row: Recipient, letters: list[Letter]
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Every address the person had (their record's, their letters'), less those another
     recipient has now, and those, each with the other's key."""
-    letters = own_letters(session, row, [])
     addresses = [row.email or "", *(letter.to_address for letter in letters)]
     spelled = list(dict.fromkeys(address for address in addresses if address))
     shared = held_by_others(session, row, spelled)
@@ -194,15 +195,34 @@ def own_positions(
     )
 
 
-def own_letters(session: Session, row: Recipient, addresses: list[str]) -> list[Letter]:
-    """The letters written to the person, by record, key or address, with their threads."""
+def own_letters(session: Session, row: Recipient) -> list[Letter]:
+    """The letters written to the person, with their threads.
+
+    A key may name a role that passes from one holder to the next (`emb-fr-am-head`), and a
+    re-import then updates the record: a letter under the key to another address is theirs
+    only if it names them (their full name in its bytes), or if the record is an office's,
+    which has no person to confuse. The previous ambassador's letters are not the next one's.
+    """
+    current = [row.email] if row.email else []
+    digests = [address_hash(address) for address in current]
+    namer = identity_of(
+        row.key,
+        current,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        courtesy_title=row.courtesy_title,
+    )
     conditions = [col(Letter.recipient_id) == row.id, col(Letter.recipient_key) == row.key]
-    if addresses:
-        digests = [address_hash(address) for address in addresses]
+    if digests:
         conditions.append(col(Letter.address_hash).in_(digests))
-    found = {
-        letter.id: letter for letter in session.exec(select(Letter).where(sa.or_(*conditions)))
-    }
+    found: dict[int | None, Letter] = {}
+    for letter in session.exec(select(Letter).where(sa.or_(*conditions))):
+        if (
+            letter.address_hash in digests
+            or row.family_name is None
+            or (letter.mime and namer.message_names(bytes(letter.mime)))
+        ):
+            found[letter.id] = letter
     # A thread is one conversation: its first letter and every follow-up go together.
     roots = {letter.thread_id or letter.id for letter in found.values()}
     for letter in session.exec(

@@ -320,9 +320,19 @@ def test_a_re_import_of_the_same_list_does_not_bring_an_erased_person_back(
     assert "note: 1 record(s) of people erased on request were not imported again" in (again.output)
     assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
     # Known by the key too, for a source that carries no address (the EP's XML list).
-    renamed = SAMPLE_CSV.replace("mission.lv-unny@example.org", "new.address@example.org")
-    assert (
-        "1 record(s) of people erased"
-        in run("recipients", "import", write(inputs, "renamed.csv", renamed)).output
-    )
-    assert sqlite_dump(work / "outreach.db").count("new.address@example.org") == 0
+    unaddressed = SAMPLE_CSV.replace("mission.lv-unny@example.org", "")
+    assert "1 record(s) of people erased" in run(
+        "recipients", "import", write(inputs, "unaddressed.csv", unaddressed)
+    ).output
+    assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
+
+
+def test_the_next_holder_of_an_erased_role_key_is_imported(work: Path, inputs: Path) -> None:
+    people = write(inputs, "people.csv", SAMPLE_CSV)
+    run("recipients", "import", people)
+    run("recipients", "erase", KEY, "--yes")
+    successor = SAMPLE_CSV.replace("mission.lv-unny@example.org", "next.pr@example.org")
+    imported = run("recipients", "import", write(inputs, "next.csv", successor))
+    assert "created 1," in imported.output
+    assert "erased" not in imported.output
+    assert "next.pr@example.org" in run("recipients", "show", KEY).output

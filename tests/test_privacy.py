@@ -427,3 +427,38 @@ def test_erasure_names_the_records_of_others_that_name_the_person(
     with Session(engine) as session:
         office = session.exec(select(Recipient).where(Recipient.key == "mep-999001-office")).one()
     assert office.organisation == "Office of Marie Exemple-Durand MEP, European Parliament"
+
+
+def test_a_role_key_s_next_holder_is_not_given_the_previous_holder_s_letters(
+    loaded: Engine,
+) -> None:
+    key, old = "emb-fr-am-head", "ambassador.fr-am@example.org"
+    with session_scope(loaded) as session:
+        row = session.exec(select(Recipient).where(Recipient.key == key)).one()
+        assert row.id is not None
+        recipient = (row.id, key)
+    campaign = factory.campaign(loaded)
+    letter = b"To: Claire Exemple <ambassador.fr-am@example.org>\r\n\r\nMadame l'Ambassadrice,\r\n"
+    [theirs_before] = factory.letters(
+        loaded, campaign, 1, to=(old,), recipient=recipient, mime=letter, state=LetterState.SENT
+    )
+    with session_scope(loaded) as session:  # the next ambassador, under the same key
+        edit_recipient(
+            session,
+            key,
+            {"given_name": "Jean", "family_name": "Dupont", "email": "jean.dupont@example.org"},
+            actor="t",
+            now=factory.T0,
+        )
+    [successor] = factory.letters(
+        loaded, campaign, 1, to=("jean.dupont@example.org",), recipient=recipient, prefix="s"
+    )
+    with session_scope(loaded, write=False) as session:
+        exported = export_person(session, key)
+    assert [entry["id"] for entry in exported["letters"]] == [successor]  # type: ignore[index]
+    with session_scope(loaded) as session:
+        erase_person(session, key, actor="dpo")
+    with session_scope(loaded, write=False) as session:
+        kept = session.get(Letter, theirs_before)
+        assert kept is not None
+        assert (kept.mime, kept.to_address) == (letter, old)

@@ -206,10 +206,13 @@ def upsert(session: Session, batch: list[Numbered], report: ImportReport) -> Non
     for item in batch:
         record = item.record
         digest = address_hash(record.email) if record.email else ""
+        # Erased on request: a re-import of the same list must not bring them back. Known by
+        # the erased address, or by the erased key when the source carries no address (the
+        # EP's XML list); under an erased role key a new address is the next holder's.
         if record.key not in existing and (
-            record.key in erased_keys or suppressed.get(digest) is SuppressionSource.ERASURE
+            suppressed.get(digest) is SuppressionSource.ERASURE
+            or (record.key in erased_keys and not record.email)
         ):
-            # Erased on request: a re-import of the same list must not bring them back.
             report.erased += 1
             continue
         if not record.email:
