@@ -321,9 +321,10 @@ def test_a_re_import_of_the_same_list_does_not_bring_an_erased_person_back(
     assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
     # Known by the key too, for a source that carries no address (the EP's XML list).
     unaddressed = SAMPLE_CSV.replace("mission.lv-unny@example.org", "")
-    assert "1 record(s) of people erased" in run(
-        "recipients", "import", write(inputs, "unaddressed.csv", unaddressed)
-    ).output
+    assert (
+        "1 record(s) of people erased"
+        in run("recipients", "import", write(inputs, "unaddressed.csv", unaddressed)).output
+    )
     assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
 
 

@@ -148,3 +148,39 @@ def test_the_web_marks_a_reused_message_id(cheap_hashing: None, world: object) -
     assert listing.count("Message-ID reused") == 1
     warning = "Another message stored before carries the same Message-ID with other content"
     assert [warning in page for page in pages] == [False, True]
+
+
+def test_a_mail_program_s_export_of_a_message_is_the_same_message(sqlite_engine: Engine) -> None:
+    exported = (
+        b"X-Mozilla-Status: 0001\r\nX-Mozilla-Keys: $label1\r\nX-Account-Key: account3\r\n"
+        b"X-Gmail-Labels: Inbox,Important\r\nX-GM-THRID: 1784512345678901234\r\n" + REPLY
+    )
+    with session_scope(sqlite_engine) as session:
+        first = ingest(session, REPLY, "imap:inbox:1", SETTINGS, now=NOW)
+        again = ingest(session, exported, "mbox:0", SETTINGS, now=NOW)
+    assert (again.duplicate, again.id) == (True, first.id)
+
+
+def test_a_message_erased_before_the_digest_keys_is_not_stored_again(db_url: str) -> None:
+    from alembic import command
+
+    from outreach.db import alembic_config, make_engine, upgrade
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0005")
+    with engine.begin() as connection:  # taken in and erased under 0005: a key, no bytes
+        connection.execute(
+            sa.text(
+                "INSERT INTO inbound_message (dedup_key, message_id, raw, source, received_at,"
+                " kind, reason, review, quarantined, subject, bounce_addresses)"
+                " VALUES (:key, NULL, :raw, 'eml', :now, 'reply', 'human reply', false, false,"
+                " '', '')"
+            ),
+            {"key": "<5c0f1e2d-3a4b-4c5d-8e6f-7a8b9c0d1e2f@example.com>", "raw": b"", "now": NOW},
+        )
+    upgrade(engine)
+    with session_scope(engine) as session:
+        again = ingest(session, REPLY, "eml:again", SETTINGS, now=NOW)
+    assert again.duplicate
+    assert len(stored(engine)) == 1
+    engine.dispose()

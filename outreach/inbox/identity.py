@@ -15,6 +15,7 @@ import re
 # Fields added after the message left its author: by relays (RFC 5321 §4.4 trace fields), by the
 # receiving system (RFC 8601, RFC 8617, RFC 7208 §9.1, RFC 9228), by spam and virus filters, and
 # by mail stores and mbox writers (status flags, UIDs, Content-Length and Lines of mbox files).
+# Changing this list changes stored keys: a migration must key the stored messages anew.
 TRANSIT_FIELDS = frozenset(
     {
         "received",
@@ -40,6 +41,15 @@ TRANSIT_FIELDS = frozenset(
         "x-mozilla-status2",
         "content-length",
         "lines",
+        # Added by mail programs when they store or export a message: Thunderbird, Gmail
+        # (Takeout's mbox), Apple Mail, Evolution.
+        "x-mozilla-keys",
+        "x-account-key",
+        "x-gmail-labels",
+        "x-gm-thrid",
+        "x-apple-base-url",
+        "x-universally-unique-identifier",
+        "x-evolution-source",
     }
 )
 TRANSIT_PREFIXES = ("x-spam-", "x-virus-", "x-ms-exchange-organization-", "x-forefront-")
