@@ -45,7 +45,7 @@ class Planned:
 
     recipient: RecipientRecord
     recipient_id: int | None
-    state: LetterState  # queued, suppressed or skipped
+    state: LetterState  # queued, suppressed, duplicate or skipped
     reason: str | None
     letter: Letter | None
     send_after: dt.datetime | None
@@ -59,22 +59,27 @@ def plan_letters(
     *,
     resend: Resend = NO_RESEND,
 ) -> Iterator[Planned]:
-    """For each recipient of the segment: the letter, its send time, or why there is none."""
+    """For each recipient of the segment: the letter, its send time, or why there is none.
+
+    Recipients who share a mailbox come last: its one letter goes to the first of them (in
+    `repeats.rank` order) who can have one, and the others are told who has it.
+    """
     window: SendWindow = parse_window(campaign.window)
     start = max(now, campaign.start_at) if campaign.start_at else now
     closed = closed_of(campaign)
     conditions = to_conditions(parse_where(segment_of(campaign)))
     shared = shared_mailboxes(session, conditions)
-    for row in iter_recipients(session, conditions):
+    held = {member.key for members in shared.values() for member in members}
+
+    def plan(row: Recipient) -> Planned:
         recipient = to_record(row)
         reason = why_not_sendable(session, recipient)
         if reason is not None:
-            yield Planned(recipient, row.id, LetterState.SUPPRESSED, reason, None, None)
-            continue
-        reason = why_repeat(session, campaign, row, shared, resend)
-        if reason is not None:
-            yield Planned(recipient, row.id, LetterState.DUPLICATE, reason, None, None)
-            continue
+            return Planned(recipient, row.id, LetterState.SUPPRESSED, reason, None, None)
+        if not resend.covers(recipient):
+            reason = already_written(session, campaign, row)
+            if reason is not None:
+                return Planned(recipient, row.id, LetterState.DUPLICATE, reason, None, None)
         calendar = RecipientCalendar(
             recipient.tz, recipient.host_country, closed, every_day=campaign.every_day
         )
@@ -82,28 +87,30 @@ def plan_letters(
             send_after = calendar.next_send_time(start, window)
             letter = composer.compose(recipient, date=send_after)
         except (LetterError, InputError) as exc:
-            yield Planned(recipient, row.id, LetterState.SKIPPED, str(exc), None, None)
-            continue
-        yield Planned(recipient, row.id, LetterState.QUEUED, None, letter, send_after)
+            return Planned(recipient, row.id, LetterState.SKIPPED, str(exc), None, None)
+        return Planned(recipient, row.id, LetterState.QUEUED, None, letter, send_after)
+
+    for row in iter_recipients(session, conditions):
+        if row.key not in held:
+            yield plan(row)
+    for members in shared.values():
+        winner: str | None = None
+        for row in members:
+            if winner is None:
+                planned = plan(row)
+                winner = row.key if planned.state is LetterState.QUEUED else None
+                yield planned
+                continue
+            reason = (
+                f"same mailbox as {winner}, to whom this campaign's one letter to it is addressed"
+            )
+            yield Planned(to_record(row), row.id, LetterState.DUPLICATE, reason, None, None)
 
 
-def why_repeat(
-    session: Session,
-    campaign: Campaign,
-    row: Recipient,
-    shared: dict[str, str],
-    resend: Resend,
-) -> str | None:
-    """Why writing to this recipient would repeat the appeal to a mailbox, if it would.
-
-    Another recipient of the segment at the same mailbox gets its one letter (see
-    `repeats.rank`), and a mailbox that has the appeal from another campaign or an ad hoc send
-    gets none, unless a re-send names it.
-    """
-    chosen = shared.get(row.email_key) if row.email_key else None
-    if chosen is not None and chosen != row.key:
-        return f"same mailbox as {chosen}, to whom this campaign's one letter to it is addressed"
-    if not row.email or resend.covers(to_record(row)):
+def already_written(session: Session, campaign: Campaign, row: Recipient) -> str | None:
+    """Why the recipient's mailbox gets no letter of the appeal: it has one from another
+    campaign or an ad hoc send (sent, or that may be), if it has."""
+    if not row.email:
         return None
     earlier = earlier_letter(session, campaign.appeal_slug, row.email, besides=campaign.id)
     if earlier is None:

@@ -100,11 +100,14 @@ def rank(recipient: Recipient) -> tuple[int, bool, str]:
     return (recipient.priority, recipient.role is Role.OFFICE, recipient.key)
 
 
-def shared_mailboxes(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, str]:
-    """For each mailbox that several active recipients of the segment share: who gets it.
+def shared_mailboxes(
+    session: Session, conditions: list[ColumnElement[bool]]
+) -> dict[str, list[Recipient]]:
+    """The mailboxes that several active recipients of the segment share, with those
+    recipients in the order they are offered its one letter (`rank`).
 
-    Keys are the addresses' comparison form (`address_key`); values the chosen recipient key.
-    One grouped query finds the shared mailboxes (few, in practice), then their members.
+    Keys are the addresses' comparison form (`address_key`). One grouped query finds the
+    shared mailboxes (few, in practice), then their members.
     """
     shared = select(Recipient.email_key).where(
         *conditions,
@@ -112,20 +115,18 @@ def shared_mailboxes(session: Session, conditions: list[ColumnElement[bool]]) ->
         Recipient.status == RecipientStatus.ACTIVE,
     )
     keys = list(session.exec(shared.group_by(Recipient.email_key).having(func.count() > 1)).all())
-    best: dict[str, tuple[int, bool, str]] = {}
+    members: dict[str, list[Recipient]] = {}
     for start in range(0, len(keys), 500):
-        members = session.exec(
+        for member in session.exec(
             select(Recipient).where(
                 *conditions,
                 col(Recipient.email_key).in_(keys[start : start + 500]),
                 Recipient.status == RecipientStatus.ACTIVE,
             )
-        )
-        for member in members:
+        ):
             assert member.email_key is not None
-            if member.email_key not in best or rank(member) < best[member.email_key]:
-                best[member.email_key] = rank(member)
-    return {mailbox: ranked[2] for mailbox, ranked in best.items()}
+            members.setdefault(member.email_key, []).append(member)
+    return {mailbox: sorted(found, key=rank) for mailbox, found in members.items()}
 
 
 @dataclass(frozen=True, slots=True)

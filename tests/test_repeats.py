@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from outreach.errors import StateError
 from outreach.letter import Composer
 from outreach.models import AuditEvent, Letter
 from outreach.recipients.importer import import_files
+from outreach.repeats import Resend
 from tests.smtp_server import SmtpServer
 from tests.test_campaigns import MONDAY, SLUG
 from tests.test_cli_campaigns import TUESDAY
@@ -457,3 +459,65 @@ def test_one_campaign_approved_twice_at_the_same_time_makes_its_letters_once(
         "queued",
         "queued",
     ]
+
+
+def test_a_shared_mailbox_goes_to_the_next_recipient_when_the_first_can_have_no_letter(
+    shared: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    # The first-ranked, an ambassador, cannot have a letter (a template fails for that role).
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    body = templates / SLUG / "letter" / "en" / "body.txt.j2"
+    body.write_text(
+        body.read_text("utf-8") + '{% if recipient.role == "ambassador" %}{{ nope }}{% endif %}\n',
+        "utf-8",
+    )
+    broken = settings.model_copy(
+        update={"paths": settings.paths.model_copy(update={"templates": str(templates)})}
+    )
+    draft(shared, "spring")
+    with time_machine.travel(MONDAY, tick=False), session_scope(shared) as session:
+        approve_campaign(
+            session,
+            get_campaign(session, "spring"),
+            Composer.load(broken),
+            actor="approver",
+            skip_problems=True,
+        )
+    letters = states(shared)
+    assert letters["emb-xb-am-head"][0] == "skipped"
+    assert letters["emb-xb-am-office"] == ("queued", None)
+    assert letters["emb-xb-am-dcm"] == (
+        "duplicate",
+        "same mailbox as emb-xb-am-office, to whom this campaign's one letter to it is addressed",
+    )
+
+
+def test_a_re_send_to_another_recipient_at_a_mailbox_that_has_the_appeal(
+    shared: Engine, settings: Settings
+) -> None:
+    with session_scope(shared) as session:
+        create_campaign(
+            session, "first", appeal_slug=SLUG, where=["key=emb-xb-am-head"],
+            window="Mon-Sun 00:00-24:00", start_at=None, closed_dates=[], actor="staff",
+        )  # fmt: skip
+    approve_in(shared, settings, "first")
+    draft(shared, "second")
+    with time_machine.travel(MONDAY, tick=False), session_scope(shared) as session:
+        approve_campaign(
+            session,
+            get_campaign(session, "second"),
+            Composer.load(settings),
+            actor="approver",
+            skip_problems=False,
+            resend=Resend.of(["emb-xb-am-office"], everyone=False, reason="for the chancery"),
+        )
+    with Session(shared) as session:
+        second = get_campaign(session, "second").id
+        rows = session.exec(select(Letter).where(Letter.campaign_id == second)).all()
+    assert {row.recipient_key: row.state.value for row in rows} == {
+        "emb-xb-am-head": "duplicate",  # has it from "first"
+        "emb-xb-am-office": "queued",  # written to again, on purpose
+        "emb-xb-am-dcm": "duplicate",  # the mailbox's one letter of this campaign is the office's
+        "emb-xc-am-head": "queued",
+    }
