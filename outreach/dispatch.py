@@ -245,18 +245,28 @@ class Dispatcher:
         now = self.now()
         result = classify(smtp)
         jitter = self.random.random()
-        if failure_kind(smtp) is FailureKind.POLICY:
+        reason = smtp.text if smtp.local else None
+        tries = letter.attempts + 1
+        deadline: dt.datetime | None
+        limit = self.settings.dispatch.max_policy_rejections
+        if failure_kind(smtp) is FailureKind.POLICY and tries >= limit:
+            # Refused this often, and others went meanwhile (or the campaign would have
+            # paused): this mailbox's server will not take it (5.7.1 "access denied" is one
+            # mailbox's restriction too). Failed, rather than tried for ever.
+            deadline, retry_at = letter.deadline or started, None
+            reason = f"refused {tries} times, the last for a policy reason: {smtp.text}"[:1000]
+        elif failure_kind(smtp) is FailureKind.POLICY:
             # Refused for who sends it: the letter waits for the sender's standing to be
             # repaired (its run pauses the campaign). It neither starts nor spends the
             # letter's retry deadline, which measures the recipient's server, so it is never
             # burned as failed for it and goes when the campaign resumes.
             deadline = letter.deadline
-            retry_at = next_attempt(letter.attempts + 1, now, None, jitter)
+            retry_at = next_attempt(tries, now, None, jitter)
         else:
             deadline = letter.deadline or started + self.retry
             retry_at = None
             if result is AttemptOutcome.DEFERRED:
-                retry_at = next_attempt(letter.attempts + 1, now, deadline, jitter)
+                retry_at = next_attempt(tries, now, deadline, jitter)
         outcome = outbox.Outcome(
             letter_id=letter.id,
             worker=self.worker,
@@ -270,7 +280,7 @@ class Dispatcher:
             retry_at=retry_at,
             deadline=deadline,
             counted_attempt=counted,
-            reason=smtp.text if smtp.local else None,
+            reason=reason,
         )
         recorded = self.settle(
             self.writer_for().each(self.record, (letter.campaign_id, outcome, smtp)), report

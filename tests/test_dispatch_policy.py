@@ -105,3 +105,26 @@ def test_a_mailbox_refusal_between_policy_rejections_starts_the_run_again(
         LetterState.SENT,
     ]
     assert campaign_row(engine).state is CampaignState.RUNNING
+
+
+def test_a_letter_refused_for_policy_again_and_again_while_others_go_fails_in_the_end(
+    engine: Engine, server: SmtpServer, clock: Clock
+) -> None:
+    factory.letters(engine, factory.campaign(engine), 3)
+    denied = "550 5.7.1 <person.r0@example.org>: Recipient address rejected: Access denied"
+    server.fail_address("person.r0@example.org", Fault("rcpt", reply=denied))
+    settings = settings_for(server, dispatch={"max_policy_rejections": 2, "connections": 1})
+    run(engine, settings, clock)
+    assert [letter.state for letter in letters(engine)] == [
+        LetterState.DEFERRED,
+        LetterState.SENT,
+        LetterState.SENT,
+    ]
+    clock.advance(hours=1)
+    run(engine, settings, clock)
+    [refused, *_] = letters(engine)
+    assert (refused.state, refused.reason) == (
+        LetterState.FAILED,
+        f"refused 2 times, the last for a policy reason: {denied[4:]}",
+    )
+    assert campaign_row(engine).state is CampaignState.FINISHED
