@@ -211,11 +211,13 @@ def approve_campaign(
     counts = {state.value: 0 for state in APPROVAL_STATES}
     problems: list[str] = []
     resent: list[tuple[str, str]] = []
+    unnamed = set(resend.targets)  # --resend targets no recipient of the segment answers to
     batch: list[dict[str, object]] = []
     lint = campaign_lint(session, campaign, composer) if lint is None else lint
     for planned in plan_letters(session, campaign, composer, now, resend=resend):
         advance()
         seen(planned)
+        unnamed -= resend.named(planned.recipient)
         lint.add(planned.recipient, checked=planned.state is LetterState.QUEUED)
         if planned.state is LetterState.SKIPPED:
             problems.append(planned.reason or planned.recipient.key)
@@ -230,6 +232,12 @@ def approve_campaign(
         if len(batch) >= 200:
             session.execute(sa.insert(LetterRow), batch)
             batch = []
+    if unnamed:
+        raise CampaignError(
+            f"--resend {sorted(unnamed)[0]}: no recipient of this campaign's segment has that "
+            "key or address; nothing was approved (see `outreach campaign check "
+            f"{campaign.name}`)"
+        )
     if problems and not skip_problems:
         raise CampaignError(
             f"{len(problems)} recipient(s) have no letter, e.g. {problems[0]}; nothing was "

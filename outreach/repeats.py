@@ -162,10 +162,12 @@ class Resend:
 
     def covers(self, recipient: RecipientRecord) -> bool:
         """Whether this recipient is to be written to again."""
-        if self.everyone:
-            return True
+        return self.everyone or bool(self.named(recipient))
+
+    def named(self, recipient: RecipientRecord) -> set[str]:
+        """The targets that name this recipient (by key or by address)."""
         email = address_key(recipient.email) if recipient.email else None
-        return recipient.key in self.targets or email in self.targets
+        return {target for target in self.targets if target in (recipient.key, email)}
 
 
 NO_RESEND = Resend()

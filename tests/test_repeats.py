@@ -521,3 +521,17 @@ def test_a_re_send_to_another_recipient_at_a_mailbox_that_has_the_appeal(
         "emb-xb-am-dcm": "duplicate",  # the mailbox's one letter of this campaign is the office's
         "emb-xc-am-head": "queued",
     }
+
+
+def test_a_mistyped_re_send_is_refused_and_nothing_is_approved(
+    project: Path, server: SmtpServer
+) -> None:
+    run("campaign", "create", "spring", "--where", "kind=embassy", *EVERY_HOUR)
+    refused = approve("spring", "--resend", "emb-fr-am-haed", "--reason", "typo")
+    assert refused.exit_code == 65
+    assert (
+        "--resend emb-fr-am-haed: no recipient of this campaign's segment has that key or "
+        "address; nothing was approved" in refused.output
+    )
+    with Session(engine_of(project)) as session:
+        assert session.exec(select(Letter)).first() is None
