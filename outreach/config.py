@@ -368,7 +368,19 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(
             "\n".join(describe_error(label, error) for error in exc.errors())
         ) from None
-    return anchor_paths(settings, config_path.parent if config_path else None)
+    settings = anchor_paths(settings, config_path.parent if config_path else None)
+    check_files(settings, label)
+    return settings
+
+
+def check_files(settings: Settings, label: str) -> None:
+    """Refuse a certificate file that is not there: found at load, not at the first letter."""
+    for section, ca_file in (("smtp", settings.smtp.ca_file), ("imap", settings.imap.ca_file)):
+        if ca_file and not Path(ca_file).is_file():
+            raise ConfigError(
+                f"{label}: {section}.ca_file: {ca_file}: no such file; give the PEM file of "
+                "the certificate authority to trust, or leave it empty for the system's"
+            )
 
 
 def env_name(section: str, key: str) -> str:
@@ -410,7 +422,8 @@ def known_keys(loc: tuple[str, ...]) -> list[str]:
 
 
 def anchor_paths(settings: Settings, base: Path | None) -> Settings:
-    """Resolve a relative SQLite path and templates folder against the config file's folder."""
+    """Resolve a relative SQLite path, templates folder and CA files against the config file's
+    folder."""
     if base is None:
         return settings
     url = settings.database.url
@@ -420,10 +433,20 @@ def anchor_paths(settings: Settings, base: Path | None) -> Settings:
     templates = Path(settings.paths.templates)
     if not templates.is_absolute():
         templates = (base / templates).resolve()
+
+    def anchored(ca_file: str) -> str:
+        return (
+            str((base / ca_file).resolve())
+            if ca_file and not Path(ca_file).is_absolute()
+            else ca_file
+        )
+
     return settings.model_copy(
         update={
             "database": settings.database.model_copy(update={"url": url}),
             "paths": settings.paths.model_copy(update={"templates": str(templates)}),
+            "smtp": settings.smtp.model_copy(update={"ca_file": anchored(settings.smtp.ca_file)}),
+            "imap": settings.imap.model_copy(update={"ca_file": anchored(settings.imap.ca_file)}),
         }
     )
 

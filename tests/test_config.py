@@ -169,3 +169,21 @@ def test_a_password_with_security_none_is_refused_without_showing_it(
         "network in clear; use starttls (port 587) or tls (port 465)"
     )
     assert "hunter2" not in str(error.value)
+
+
+def test_a_missing_ca_file_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "outreach.toml"
+    path.write_text('[smtp]\nca_file = "certs/private-ca.pem"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert str(error.value) == (
+        f"{path}: smtp.ca_file: {tmp_path / 'certs/private-ca.pem'}: no such file; give the "
+        "PEM file of the certificate authority to trust, or leave it empty for the system's"
+    )
+
+
+def test_a_relative_ca_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not checked here", encoding="utf-8")
+    path = tmp_path / "outreach.toml"
+    path.write_text('[imap]\nca_file = "ca.pem"\n', encoding="utf-8")
+    assert load_settings(path).imap.ca_file == str(tmp_path / "ca.pem")
