@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ from outreach.db import session_scope
 from outreach.inbox.identity import content_digest
 from outreach.inbox.record import ingest
 from outreach.models import InboundMessage
+from tests.outside_corpora import cpython_email_messages
 from tests.test_inbox import DATA, NOW, SETTINGS, sent_letters
 
 REPO = Path(__file__).resolve().parent.parent
-CPYTHON = Path(sysconfig.get_path("stdlib")) / "test" / "test_email" / "data"
 REPLY = (DATA / "21-thunderbird-reply-noncommittal.eml").read_bytes()
 
 
@@ -75,11 +74,9 @@ def run(*args: str) -> Result:
 @pytest.fixture
 def cpython_messages(tmp_path: Path) -> Path:
     """CPython's own email test messages, as .eml files in a folder of the test's."""
-    if not CPYTHON.is_dir():
-        pytest.skip(f"CPython's email test messages are not installed here ({CPYTHON})")
     folder = tmp_path / "cpython"
     folder.mkdir()
-    for path in sorted(CPYTHON.glob("msg_*.txt")):
+    for path in cpython_email_messages():
         shutil.copy(path, folder / f"{path.stem}.eml")
     return folder
 

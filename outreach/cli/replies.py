@@ -37,7 +37,7 @@ def print_intake(app: App, report: IntakeReport) -> None:
     if report.reused_message_ids:
         app.out.print(
             f"{report.reused_message_ids} new message(s) carry a Message-ID that another message "
-            "has: both are kept, flagged for review (`outreach replies list`)"
+            "has: each is kept, the new one flagged for review (`outreach replies list`)"
         )
     if report.moved:
         app.out.print(f"moved {report.moved} to {app.settings.imap.processed_folder}")
