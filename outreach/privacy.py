@@ -33,7 +33,7 @@ from outreach.models import (
     SuppressionSource,
 )
 from outreach.recipients.table import to_json
-from outreach.suppression import find_suppression, suppress
+from outreach.suppression import address_hash, find_suppression, suppress
 
 __all__ = ["Erasure", "erase_person", "erase_recipient", "export_person", "hashed_subject"]
 
@@ -226,6 +226,9 @@ def erase_person(session: Session, key: str, *, actor: str) -> Erasure:
         letters=erasure.letters,
         messages=erasure.messages,
         mentions=erasure.mentions,
+        # The address as a hash, so a re-import knows the person under their key even where
+        # the address stays (another recipient's too) and no suppression holds it.
+        address=address_hash(row.email) if row.email else None,
     )
     return erasure
 

@@ -328,6 +328,42 @@ def test_a_re_import_of_the_same_list_does_not_bring_an_erased_person_back(
     assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
 
 
+def test_a_list_that_gives_another_record_the_erased_address_does_not_bring_it_back(
+    work: Path, inputs: Path
+) -> None:
+    # Found by tests/test_whole_life.py: erase an MEP, then import an office list that gives
+    # her office her own address; the office record existed already, so it was updated.
+    people = write(inputs, "people.csv", SAMPLE_CSV)
+    run("recipients", "import", people)
+    office = SAMPLE_CSV.replace(KEY, "office-lv").replace(
+        "mission.lv-unny@example.org", "office.lv@example.org"
+    )
+    run("recipients", "import", write(inputs, "office.csv", office))
+    run("recipients", "erase", KEY, "--yes")
+    takes_her_address = SAMPLE_CSV.replace(KEY, "office-lv")
+    again = run("recipients", "import", write(inputs, "office-again.csv", takes_her_address))
+    assert "1 record(s) of people erased" in again.output
+    assert "office.lv@example.org" in run("recipients", "show", "office-lv").output
+    assert "mission.lv-unny" not in run("recipients", "list").output
+
+
+def test_a_person_erased_at_a_shared_mailbox_is_not_imported_again(
+    work: Path, inputs: Path
+) -> None:
+    # Found by tests/test_whole_life.py: the address stays (a colleague's too) and is not
+    # suppressed, so the re-import must know the person by their key and that address.
+    [row] = [line for line in SAMPLE_CSV.splitlines() if line.startswith(f"{KEY},")]
+    header = SAMPLE_CSV.splitlines()[0]
+    run("recipients", "import", write(inputs, "people.csv", SAMPLE_CSV))
+    office = f"{header}\n{row.replace(KEY, 'office-lv', 1)}\n"
+    run("recipients", "import", write(inputs, "office.csv", office))
+    erased = run("recipients", "erase", KEY, "--yes")
+    assert "office-lv" in erased.output  # the address is kept: the office has it
+    again = run("recipients", "import", write(inputs, "again.csv", SAMPLE_CSV))
+    assert "1 record(s) of people erased" in again.output
+    assert CliRunner().invoke(cli, ["recipients", "show", KEY]).exit_code == 66
+
+
 def test_the_next_holder_of_an_erased_role_key_is_imported(work: Path, inputs: Path) -> None:
     people = write(inputs, "people.csv", SAMPLE_CSV)
     run("recipients", "import", people)

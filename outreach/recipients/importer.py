@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -207,11 +208,17 @@ def upsert(session: Session, batch: list[Numbered], report: ImportReport) -> Non
         record = item.record
         digest = address_hash(record.email) if record.email else ""
         # Erased on request: a re-import of the same list must not bring them back. Known by
-        # the erased address, or by the erased key when the source carries no address (the
-        # EP's XML list); under an erased role key a new address is the next holder's.
-        if record.key not in existing and (
+        # the erased address — under any key, an existing record's included (an office list
+        # giving it the person's own address) —, or by the erased key when the source carries
+        # no address (the EP's XML list); under an erased role key a new address is the next
+        # holder's.
+        if (
             suppressed.get(digest) is SuppressionSource.ERASURE
-            or (record.key in erased_keys and not record.email)
+            and not holds_address(existing.get(record.key), digest)
+        ) or (
+            record.key not in existing
+            and record.key in erased_keys
+            and (not record.email or digest in erased_keys[record.key])
         ):
             report.erased += 1
             continue
@@ -239,15 +246,24 @@ def upsert(session: Session, batch: list[Numbered], report: ImportReport) -> Non
     session.expunge_all()  # keep the identity map, and so memory, bounded by the batch
 
 
-def erased(session: Session, keys: list[str]) -> set[str]:
-    """The keys among `keys` of people erased on request (their erasure's audit entry)."""
+def holds_address(row: Recipient | None, digest: str) -> bool:
+    """Whether an existing record has this address already (kept at the erasure as theirs)."""
+    return row is not None and row.email is not None and address_hash(row.email) == digest
+
+
+def erased(session: Session, keys: list[str]) -> dict[str, set[str]]:
+    """The keys among `keys` of people erased on request, each with the hashes of the
+    addresses they had (their erasure's audit entry; older entries carry none)."""
     pseudonyms = {hashed_subject(key): key for key in keys}
-    found = session.exec(
-        select(AuditEvent.subject).where(
+    found: dict[str, set[str]] = {}
+    for subject, detail in session.exec(
+        select(AuditEvent.subject, AuditEvent.detail).where(
             AuditEvent.action == "recipients.erase", col(AuditEvent.subject).in_(pseudonyms)
         )
-    )
-    return {pseudonyms[subject] for subject in found}
+    ):
+        digest = json.loads(detail or "{}").get("address")
+        found.setdefault(pseudonyms[subject], set()).update([digest] if digest else [])
+    return found
 
 
 def update_row(row: Recipient, values: dict[str, Any], now: dt.datetime) -> bool:
