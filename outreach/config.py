@@ -346,6 +346,14 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        # TOML files are UTF-8 (toml.io/en/v1.0.0#spec); Windows editors may save them in a
+        # code page instead.
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 (byte {exc.object[exc.start]:#04x}): save the file "
+            "as UTF-8 (TOML requires it)"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 

@@ -139,6 +139,16 @@ def test_a_toml_syntax_error_gives_the_line(tmp_path: Path) -> None:
     assert "line 2" in str(error.value)
 
 
+def test_a_config_saved_in_a_windows_code_page_names_the_line_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "outreach.toml"
+    path.write_bytes('[sender]\nname = "Caf\u00e9 Appeal"\n'.encode("cp1252"))
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert str(error.value) == (
+        f"{path}:2: not UTF-8 (byte 0xe9): save the file as UTF-8 (TOML requires it)"
+    )
+
+
 def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_settings(tmp_path / "nope.toml")
