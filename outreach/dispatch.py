@@ -9,6 +9,7 @@ import os
 import random
 import secrets
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -97,6 +98,9 @@ class Dispatcher:
         self.recording: set[asyncio.Task[None]] = set()
         self.no_failures: set[int | None] = set()  # campaigns whose failure count is 0
         self.probes: dict[int | None, asyncio.Lock] = {}  # one letter at a time while failing
+        # Set from another thread (SIGTERM of `outreach run`): the letters on the wire finish;
+        # claimed letters not yet begun go back to the queue instead of waiting out a lease.
+        self.stopping = threading.Event()
 
     def run_once(self, *, only: list[int] | None = None) -> DispatchReport:
         """Send every letter due now (within the pace), then return."""
@@ -112,7 +116,9 @@ class Dispatcher:
         self.writer = Writer(self.engine, asyncio.get_running_loop())
         self.probes = {}  # asyncio locks belong to the loop of this run
         try:
-            while letters := await self.db(self.claim_batch, only, report):
+            while not self.stopping.is_set() and (
+                letters := await self.db(self.claim_batch, only, report)
+            ):
                 report.claimed += len(letters)
                 reach("after_claim")
                 queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
@@ -150,7 +156,7 @@ class Dispatcher:
         try:
             while not queue.empty():
                 letter = queue.get_nowait()
-                if letter.campaign_id in report.paused:
+                if letter.campaign_id in report.paused or self.stopping.is_set():
                     await self.db(outbox.release, letter.id, self.worker, self.now())
                     report.released += 1
                     continue

@@ -7,6 +7,7 @@ import signal
 from collections.abc import Callable
 from types import FrameType
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
@@ -25,13 +26,17 @@ def build_scheduler(
     report: Callable[[DispatchReport], None],
     report_intake: Callable[[IntakeReport], None] = lambda _: None,
     report_followups: Callable[[dict[str, PlanReport]], None] = lambda _: None,
+    dispatcher: Dispatcher | None = None,
+    executor: ThreadPoolExecutor | None = None,
 ) -> BlockingScheduler:
     """A scheduler with the dispatch job, the follow-up planner and (with IMAP) the inbox poller.
 
     It keeps no state of its own: the database is the queue and the schedule (nothing to lose).
     """
-    dispatcher = Dispatcher(engine, settings)
-    scheduler = BlockingScheduler(timezone="UTC")
+    dispatcher = dispatcher or Dispatcher(engine, settings)
+    scheduler = BlockingScheduler(
+        timezone="UTC", executors={"default": executor or ThreadPoolExecutor()}
+    )
     every(
         scheduler, "dispatch", settings.dispatch.poll_seconds, lambda: report(dispatcher.run_once())
     )
@@ -79,13 +84,29 @@ def run_forever(
     report_intake: Callable[[IntakeReport], None] = lambda _: None,
     report_followups: Callable[[dict[str, PlanReport]], None] = lambda _: None,
 ) -> None:
-    """Run until SIGINT or SIGTERM; the running dispatch finishes its letters first."""
-    scheduler = build_scheduler(engine, settings, report, report_intake, report_followups)
+    """Run until SIGINT or SIGTERM; letters on the wire finish, claimed ones go back."""
+    dispatcher, executor = Dispatcher(engine, settings), ThreadPoolExecutor()
+    scheduler = build_scheduler(
+        engine,
+        settings,
+        report,
+        report_intake,
+        report_followups,
+        dispatcher=dispatcher,
+        executor=executor,
+    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the current run", signum)
-        scheduler.shutdown(wait=True)
+        if dispatcher.stopping.is_set():  # a second signal while the first one is honoured
+            log.info("signal %s: already stopping, after the letters on the wire", signum)
+            return
+        log.info("signal %s: stopping after the letters on the wire", signum)
+        dispatcher.stopping.set()
+        # Not wait=True here: that would block this handler, in the main thread, while the
+        # job threads finish; start() returns and the executor is waited for below instead.
+        scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scheduler.start()
+    executor.shutdown(wait=True)  # the jobs running when the signal came

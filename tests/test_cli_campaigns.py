@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import time_machine
 from click.testing import CliRunner, Result
 
 from outreach.cli import cli
-from tests.smtp_server import SmtpServer
+from tests.smtp_server import Fault, SmtpServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -204,6 +205,42 @@ def test_outreach_run_sends_and_stops_on_sigterm(project: Path, server: SmtpServ
     assert process.returncode == 0, output.decode()
     assert len(server.messages) == 15
     assert b"claimed 15: sent 15" in output
+
+
+def test_sigterm_twice_mid_batch_ends_run_cleanly_and_gives_back_the_letters_not_begun(
+    project: Path, server: SmtpServer
+) -> None:
+    # A service manager stops `outreach run` while it is sending (and an impatient operator
+    # presses Ctrl-C as well): no traceback, no letter left `sending` for a lease to expire
+    # into `unknown`, and the next run sends the rest, none twice.
+    run(
+        "campaign", "create", "spring", "--where", "kind=embassy", "--window", "Mon-Sun 00:00-24:00"
+    )
+    approve("spring")
+    server.script(*(Fault("after_data", delay=0.4) for _ in range(15)))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "outreach", "--config", str(project / "outreach.toml"), "run"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while len(server.messages) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.terminate()
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output.decode()
+    assert b"Traceback" not in output
+    sent_by_the_first_run = len(server.messages)
+    assert sent_by_the_first_run < 15
+    status = json.loads(run("campaign", "status", "spring", "--json").output)["letters"]
+    assert status.get("sending", 0) == status.get("unknown", 0) == 0
+    assert status["sent"] == sent_by_the_first_run
+    assert run("dispatch", "--once").exit_code == 0
+    recipients = [message.rcpt_tos[0] for message in server.messages]
+    assert len(recipients) == len(set(recipients)) == 15
 
 
 def test_the_scheduler_plans_follow_ups_and_polls_the_inbox_only_when_imap_is_set(
