@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from outreach.errors import DatabaseError
+from outreach.permissions import create_private
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BEGIN = "outreach_sqlite_begin"
@@ -34,7 +35,12 @@ def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys, secure delete and a busy timeout."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:" and Path(database).parent.is_dir():
+            create_private(Path(database))  # personal data: 0600 from the first moment
+        # hide_parameters: an error's message (logged, or shown) must not carry the values
+        # of a query, which are often addresses and names.
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,7 +67,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if url.startswith("postgresql"):
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
     raise DatabaseError(
         f"database.url: unsupported database {url.split(':', 1)[0]!r}; "
         "use sqlite:///PATH or postgresql://USER@HOST/DB"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import click
@@ -46,6 +48,16 @@ def test_init_creates_the_config_and_the_database(tmp_path: Path) -> None:
     assert (tmp_path / "outreach.toml").is_file()
     assert (tmp_path / "outreach.db").is_file()
     assert f"created, schema {head_revision()}" in result.output
+
+
+def test_init_writes_the_config_and_the_database_for_their_owner_only(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert run("init").exit_code == 0
+    finally:
+        os.umask(previous)
+    for name in ("outreach.toml", "outreach.db"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
 
 def test_init_twice_keeps_the_file(tmp_path: Path) -> None:

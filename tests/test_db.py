@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +132,33 @@ def test_our_connections_zero_what_is_overwritten_or_deleted(tmp_path: Path) -> 
 
 def test_emptying_the_log_is_nothing_to_do_on_postgresql(pg_url: str) -> None:
     assert empty_wal(make_engine(pg_url))
+
+
+def test_a_new_sqlite_database_and_its_log_are_readable_by_their_owner_only(
+    tmp_path: Path,
+) -> None:
+    # Another account on a shared server must not read the recipients (a 022 umask, as most
+    # systems have, made the file 0644).
+    previous = os.umask(0o022)
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'outreach.db'}")
+        upgrade(engine)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x)")
+            connection.commit()
+            modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(previous)
+    assert modes == {"outreach.db": 0o600, "outreach.db-wal": 0o600, "outreach.db-shm": 0o600}
+
+
+def test_a_database_error_does_not_show_the_values_of_the_query(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'outreach.db'}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (address TEXT UNIQUE)")
+        insert = sa.text("INSERT INTO t VALUES (:address)")
+        connection.execute(insert, {"address": "someone@example.org"})
+        with pytest.raises(sa.exc.IntegrityError) as error:
+            connection.execute(insert, {"address": "someone@example.org"})
+    assert "someone@example.org" not in str(error.value)

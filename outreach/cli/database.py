@@ -11,6 +11,7 @@ from outreach.cli import App, OutreachGroup, pass_app
 from outreach.config import CONFIG_ENV, CONFIG_FILENAME, render_example
 from outreach.db import current_revision, head_revision, upgrade
 from outreach.errors import ConfigError
+from outreach.permissions import write_private
 
 
 @click.command()
@@ -35,7 +36,7 @@ def init(app: App, database_url: str | None, templates: Path | None) -> None:
             overrides[("database", "url")] = database_url
         if templates:
             overrides[("paths", "templates")] = str(templates.resolve())
-        path.write_text(render_example(overrides), encoding="utf-8")
+        write_private(path, render_example(overrides))
         app.out.print(f"Configuration: wrote {path}")
     app.config_path = path
     before, after = upgrade(app.raw_engine)
