@@ -15,6 +15,7 @@ from outreach import clock
 from outreach.audit import record_event
 from outreach.errors import InputError, NotFoundError, OutreachError
 from outreach.models import enum_type, utc_column
+from outreach.web_sessions import SessionEnd, end_all
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,99}$")
 MIN_PASSWORD = 12
@@ -114,12 +115,13 @@ def add_user(session: Session, name: str, password: str, role: UserRole, *, acto
 
 
 def disable_user(session: Session, name: str, *, actor: str) -> User:
-    """Stop a user from signing in; their open sessions end at their next request."""
+    """Stop a user from signing in; their open sessions end at once."""
     user = get_user(session, name)
     if not user.disabled:
         user.disabled = True
         session.add(user)
-        record_event(session, actor, "user.disable", name)
+        ended = end_sessions(session, user, SessionEnd.DISABLED)
+        record_event(session, actor, "user.disable", name, sessions_ended=ended)
     return user
 
 
@@ -133,23 +135,44 @@ def update_user(
     actor: str,
 ) -> list[str]:
     """Change a user's role, password or access; returns what changed (audited, never the
-    password). A role takes effect at the user's next request: it is read at every one."""
+    password). A new role, a new password or disabling ends the user's open sessions: whoever
+    holds one signs in again, with the new password and under the new role."""
     user = get_user(session, name)
     changed: list[str] = []
+    ends: list[SessionEnd] = []
     if role is not None and role is not user.role:
         user.role = role
         changed.append(f"role {role.value}")
+        ends.append(SessionEnd.ROLE)
     if password is not None:
         check_password(password)
         user.password_hash = HASHER.hash(password)
         changed.append("password")
+        ends.append(SessionEnd.PASSWORD)
     if enabled is not None and enabled == user.disabled:
         user.disabled = not enabled
         changed.append("enabled" if enabled else "disabled")
+        if not enabled:
+            ends.append(SessionEnd.DISABLED)
     if changed:
         session.add(user)
-        record_event(session, actor, "user.update", name, changes=changed)
+        ended = end_sessions(session, user, ends[0]) if ends else 0
+        record_event(session, actor, "user.update", name, changes=changed, sessions_ended=ended)
     return changed
+
+
+def end_sessions(session: Session, user: User, reason: SessionEnd) -> int:
+    """End every open dashboard session of the user; returns how many there were."""
+    assert user.id is not None
+    return end_all(session, user.id, reason, now=clock.now())
+
+
+def sign_out_everywhere(session: Session, name: str, *, actor: str) -> int:
+    """End every open dashboard session of a user (audited); returns how many there were."""
+    user = get_user(session, name)
+    ended = end_sessions(session, user, SessionEnd.EVERYWHERE)
+    record_event(session, actor, "user.signout_everywhere", name, sessions=ended)
+    return ended
 
 
 def list_users(session: Session) -> list[User]:

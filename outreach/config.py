@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from enum import StrEnum
@@ -257,7 +258,23 @@ class WebSettings(Section):
         "SQLite database (with PostgreSQL: give a path)",
     )
     session_hours: float = Field(
-        default=8.0, gt=0, le=720, description="hours after sign-in until a session ends"
+        default=8.0,
+        gt=0,
+        le=720,
+        description="hours after sign-in until a session ends, however busy (OWASP: 4 to 8 "
+        "for a working day)",
+    )
+    idle_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        le=24 * 60,
+        description="minutes without a request after which a session ends (OWASP: 15 to 30)",
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="addresses or networks of reverse proxies in front of the dashboard (e.g. "
+        '["127.0.0.1"]); only requests from them have their X-Forwarded-For read, for the '
+        "sign-in throttle",
     )
     secure_cookies: bool | Literal["auto"] = Field(
         default="auto",
@@ -266,6 +283,19 @@ class WebSettings(Section):
         "while users reach it by https://); false sends it over plain HTTP too (never on an "
         "open network)",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def valid_networks(cls, value: list[str]) -> list[str]:
+        """Each entry an IP address or network (CIDR), so a typo is found at load."""
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network; write e.g. 127.0.0.1 or 10.0.0.0/8"
+                ) from None
+        return [entry.strip() for entry in value]
 
 
 class ChecksSettings(Section):

@@ -172,6 +172,7 @@ def pages(world: World) -> list[str]:
         "/reports",
         "/reports/test",
         "/reports/test/html",
+        "/users",
     ]
 
 
@@ -230,6 +231,13 @@ def changes(world: World) -> list[tuple[str, dict[str, str], UserRole, str, str]
             "recipient.edit",
             "emb-fr-am-head",
         ),
+        (
+            "/users/eddie/signout",
+            {},
+            UserRole.APPROVER,
+            "user.signout_everywhere",
+            "eddie",
+        ),
     ]
 
 
@@ -243,6 +251,7 @@ ACTION_NAMES = [
     "suppress",
     "lift",
     "edit",
+    "signout",
 ]
 
 

@@ -27,7 +27,7 @@ from outreach.db import session_scope
 from outreach.errors import ConfigError, InputError
 from outreach.models import AuditEvent
 from outreach.web.secret import secret_path, signing_key
-from outreach.web.throttle import Throttle
+from outreach.web.throttle import Backoff, Policy
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
@@ -138,6 +138,16 @@ def test_the_key_file_is_made_once_private_and_reused(tmp_path: Path) -> None:
     assert signing_key(settings) == key
 
 
+def test_the_key_file_is_private_even_under_a_permissive_umask(tmp_path: Path) -> None:
+    settings = Settings(web={"secret_file": str(tmp_path / "web-secret")})
+    previous = os.umask(0)  # a umask that would leave a plain open() world-writable
+    try:
+        signing_key(settings)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "web-secret").st_mode) == 0o600
+
+
 def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "key"
     path.write_text("k" * 64, encoding="ascii")
@@ -157,22 +167,38 @@ def test_postgresql_needs_a_key_file_named() -> None:
         secret_path(settings)
 
 
-def test_the_throttle_counts_failures_in_a_window() -> None:
+def test_the_backoff_doubles_after_the_free_failures_and_is_forgotten() -> None:
     now = [1000.0]
-    throttle = Throttle(limit=3, window=60, clock=lambda: now[0], max_keys=2)
+    backoff = Backoff(
+        Policy(free=3, first=60, cap=300, forget_after=3600), clock=lambda: now[0], max_keys=2
+    )
     for _ in range(3):
-        assert throttle.wait("a") == 0
-        throttle.fail("a")
-    assert throttle.wait("a") == pytest.approx(60)
+        assert backoff.wait("a") == 0
+        backoff.fail("a")
+    assert backoff.wait("a") == pytest.approx(60)
     now[0] += 30
-    assert throttle.wait("a") == pytest.approx(30)
+    assert backoff.wait("a") == pytest.approx(30)
     now[0] += 31
-    assert throttle.wait("a") == 0
-    throttle.fail("b")
-    throttle.fail("c")  # over max_keys: keys without recent failures are dropped first
-    assert len(throttle.failures) <= 2
-    throttle.forget("b")
-    assert "b" not in throttle.failures
+    assert backoff.wait("a") == 0
+    backoff.fail("a")  # the fourth: twice as long
+    assert backoff.wait("a") == pytest.approx(120)
+    for _ in range(5):
+        backoff.fail("a")
+    assert backoff.wait("a") == pytest.approx(300)  # the cap
+    assert backoff.wait("b") == 0  # another key is not slowed
+    now[0] += 3600
+    assert backoff.wait("a") == 0
+    assert "a" not in backoff.failures  # forgotten an hour after its last failure
+    backoff.fail("b")
+    backoff.fail("c")
+    backoff.fail("d")  # over max_keys: the older half is dropped
+    assert len(backoff.failures) <= 2
+    backoff.forget("d")
+    assert "d" not in backoff.failures
+
+
+def test_a_huge_number_of_failures_waits_the_cap() -> None:
+    assert Policy(free=5, first=60, cap=900, forget_after=3600).delay(10**9) == 900
 
 
 def test_users_set_changes_the_role_the_password_and_enables_again(sqlite_engine: Engine) -> None:

@@ -12,6 +12,7 @@ from outreach.accounts import (
     disable_user,
     list_users,
     parse_role,
+    sign_out_everywhere,
     update_user,
 )
 from outreach.cli import App, OutreachGroup, pass_app
@@ -37,6 +38,7 @@ def web(app: App, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from outreach.web.app import create_app, is_loopback, secure_cookies
+    from outreach.web.server import server_options
 
     web_settings = app.settings.web.model_copy(
         update={"host": host or app.settings.web.host, "port": port or app.settings.web.port}
@@ -52,14 +54,7 @@ def web(app: App, host: str | None, port: int | None) -> None:
         app.out.print("web.secure_cookies is true: cookies are Secure, so reach it over HTTPS")
     elif not is_loopback(settings.web.host):
         app.out.print("web.secure_cookies is false: cookies also travel over plain HTTP")
-    uvicorn.run(
-        dashboard,
-        host=settings.web.host,
-        port=settings.web.port,
-        log_level="info",
-        server_header=False,
-        proxy_headers=False,
-    )
+    uvicorn.run(dashboard, **server_options(settings.web))
 
 
 @click.group(cls=OutreachGroup)
@@ -133,7 +128,8 @@ def set_command(
     password_stdin: bool,
     enable: bool,
 ) -> None:
-    """Change a user's role or password, or enable them again.
+    """Change a user's role or password, or enable them again; a new role or password ends
+    the user's open dashboard sessions.
 
     Example: outreach users set alice --role approver
     """
@@ -154,10 +150,26 @@ def set_command(
 @click.argument("name")
 @pass_app
 def disable_command(app: App, name: str) -> None:
-    """Stop a user from signing in; their open sessions end at their next request.
+    """Stop a user from signing in; their open dashboard sessions end at once.
 
     Example: outreach users disable alice
     """
     with session_scope(app.engine) as session:
         disable_user(session, name, actor=app.actor)
     app.out.print(f"{name} is disabled")
+
+
+@users.command("signout")
+@click.argument("name")
+@pass_app
+def signout_command(app: App, name: str) -> None:
+    """Sign a user out everywhere: end their open dashboard sessions in every browser.
+
+    They can sign in again at once (to stop that, `outreach users disable` them, or give them
+    a new password with `outreach users set NAME --password`, which ends the sessions too).
+
+    Example: outreach users signout alice
+    """
+    with session_scope(app.engine) as session:
+        ended = sign_out_everywhere(session, name, actor=app.actor)
+    app.out.print(f"{name}: {ended} session(s) ended")

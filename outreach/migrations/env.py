@@ -6,8 +6,9 @@ from alembic import context
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import outreach.accounts  # registers the users table (the noqa below covers both)
-import outreach.models  # noqa: F401  (registers the tables on the metadata)
+import outreach.accounts  # registers the users table (the noqa below covers all three)
+import outreach.models
+import outreach.web_sessions  # noqa: F401  (registers the tables on the metadata)
 
 engine: Engine = context.config.attributes["engine"]
 with engine.connect() as connection:

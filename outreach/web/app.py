@@ -1,4 +1,4 @@
-"""The application factory: routes, sessions, security headers and error pages together."""
+"""The application factory: routes, sessions, security headers, access log and error pages."""
 
 from __future__ import annotations
 
@@ -14,15 +14,19 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from outreach.config import Settings, WebSettings
 from outreach.errors import OutreachError
-from outreach.web import campaigns, letters, recipients, replies, reports, signin
+from outreach.web import campaigns, letters, recipients, replies, reports, signin, users
+from outreach.web.access import AccessLog
 from outreach.web.dashboard import Dashboard
 from outreach.web.headers import SecurityHeaders
 from outreach.web.pages import domain_error, http_error, make_templates, server_error
+from outreach.web.proxies import parse_networks
 from outreach.web.secret import signing_key
-from outreach.web.throttle import Throttle
+from outreach.web.throttle import ACCOUNT, ADDRESS, Backoff
+from outreach.web_sessions import Lifetime
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "outreach_session"
@@ -51,6 +55,19 @@ async def favicon(request: Request) -> Response:
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
+class Site(Starlette):
+    """Starlette with the access log and the security headers outside everything else.
+
+    Starlette's outermost layer answers unexpected errors (the 500 page) itself, past any
+    middleware given to it: only from out here do the headers reach every response, error
+    pages included, and does the log see every status.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The usual stack, wrapped in the headers and the log."""
+        return AccessLog(SecurityHeaders(super().build_middleware_stack()))
+
+
 def create_app(engine: Engine, settings: Settings) -> Starlette:
     """The dashboard on `engine`, with the key, host and session length of `settings.web`.
 
@@ -64,12 +81,12 @@ def create_app(engine: Engine, settings: Settings) -> Starlette:
         engine=engine,
         settings=settings,
         templates=make_templates(),
-        # Five wrong passwords for a name, or twenty from one address, in 15 minutes: wait.
-        name_throttle=Throttle(limit=5, window=15 * 60),
-        address_throttle=Throttle(limit=20, window=15 * 60),
+        name_throttle=Backoff(ACCOUNT),
+        address_throttle=Backoff(ADDRESS),
+        lifetime=Lifetime.of(settings.web.session_hours, settings.web.idle_minutes),
+        trusted_proxies=parse_networks(settings.web.trusted_proxies),
     )
     middleware = [
-        Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware,
             secret_key=signing_key(settings),
@@ -86,10 +103,11 @@ def create_app(engine: Engine, settings: Settings) -> Starlette:
         *replies.routes,
         *recipients.routes,
         *reports.routes,
+        *users.routes,
         Route("/favicon.ico", favicon, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(
+    app = Site(
         routes=routes,
         middleware=middleware,
         exception_handlers={

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from outreach.config import Settings
-from outreach.web.throttle import Throttle
+from outreach.web.proxies import Network
+from outreach.web.throttle import Backoff
+from outreach.web_sessions import Lifetime
 
 SESSION_CSRF = "csrf"
 SESSION_NOTICE = "notice"
@@ -18,13 +21,17 @@ SESSION_NOTICE = "notice"
 
 @dataclass(frozen=True)
 class Dashboard:
-    """The database, the settings, the templates and the sign-in throttles."""
+    """The database, the settings, the templates, the sign-in throttles and the proxies."""
 
     engine: Engine
     settings: Settings
     templates: Jinja2Templates
-    name_throttle: Throttle
-    address_throttle: Throttle
+    name_throttle: Backoff
+    address_throttle: Backoff
+    lifetime: Lifetime
+    trusted_proxies: tuple[Network, ...]
+    # Set once the log has said that X-Forwarded-For arrives but no proxy is trusted.
+    untrusted_forwarding_noted: threading.Event = field(default_factory=threading.Event)
 
 
 def dashboard(request: Request) -> Dashboard:

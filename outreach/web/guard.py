@@ -1,36 +1,37 @@
 """Who may do what: the signed-in user, role checks and the CSRF token of every form.
 
 Every route is made by `page` (read) or `action` (change), so none can forget a check:
-no session → redirect to sign-in; a role below the route's → 403; an action whose form does
-not carry the session's CSRF token → 403; a path or query holding control characters → 400.
-Roles are read from the database at each request, so disabling a user or changing a role
-takes effect at once.
+no live session → redirect to sign-in; a role below the route's → 403; an action whose form
+does not carry the session's CSRF token → 403; a path or query holding control characters →
+400. The cookie holds only the id of a session the server keeps (outreach/web_sessions.py),
+checked at every request, GET and POST alike: a copy of the cookie is worth nothing once the
+session has ended. Roles are read from the database at each request.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from outreach.accounts import User, UserRole, find_user
+from outreach import clock
+from outreach.accounts import User, UserRole
 from outreach.db import session_scope
 from outreach.errors import InputError
-from outreach.web.dashboard import SESSION_CSRF, dashboard
+from outreach.web.dashboard import SESSION_CSRF, Dashboard, dashboard, notice
+from outreach.web.links import local_path
 from outreach.web.pages import show_error
 from outreach.web.params import check_request, clean_text
+from outreach.web_sessions import Gone, resume, touch
 
-SESSION_USER = "user"
-SESSION_SINCE = "since"
+SESSION_ID = "sid"  # the key of the session id in the cookie
 CSRF_FIELD = "csrf_token"
 MAX_FIELDS = 200  # the largest form (coding every demand) has far fewer
 
@@ -48,47 +49,61 @@ def csrf_valid(request: Request, form: FormData) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
-def start_session(request: Request, user: User) -> None:
-    """A fresh session for the user: new CSRF token, nothing kept from before sign-in."""
+def start_session(request: Request, session_id: str) -> None:
+    """A fresh cookie for a new session: its id and a new CSRF token, nothing from before."""
     request.session.clear()
-    request.session[SESSION_USER] = user.name
-    request.session[SESSION_SINCE] = int(time.time())
+    request.session[SESSION_ID] = session_id
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
 
 
-def load_user(engine: Engine, name: str) -> User | None:
-    """The active user of that name, if any."""
-    with session_scope(engine, write=False) as session:
-        user = find_user(session, name)
-    return user if user is not None and not user.disabled else None
+def session_of(request: Request) -> str | None:
+    """The session id the cookie carries, if any."""
+    session_id = request.session.get(SESSION_ID)
+    return session_id if isinstance(session_id, str) and session_id else None
 
 
-async def current_user(request: Request) -> User | None:
-    """The signed-in user, or None (a session of a disabled or deleted user is ended)."""
-    name = request.session.get(SESSION_USER)
-    if not isinstance(name, str):
-        return None
-    # The cookie is re-signed whenever the session changes (a notice, say), which would renew
-    # it; the sign-in time kept inside makes session_hours a limit from sign-in all the same.
-    since = request.session.get(SESSION_SINCE)
-    hours = dashboard(request).settings.web.session_hours
-    if not isinstance(since, int) or time.time() - since > hours * 3600:
-        request.session.clear()
-        return None
-    user = await run_in_threadpool(load_user, dashboard(request).engine, name)
-    if user is None:
-        request.session.clear()
-    request.state.user = user
+def live_user(shared: Dashboard, session_id: str) -> User | Gone:
+    """The active user of a live session (its idle time renewed), or why there is none."""
+    now = clock.now()
+    with session_scope(shared.engine, write=False) as session:
+        found = resume(session, session_id, now=now)
+        if isinstance(found, Gone):
+            return found
+        user = session.get(User, found.user_id)
+    if user is None or user.disabled:  # disabling ends the sessions: this is in case
+        return Gone.ENDED
+    if found.stale:
+        with session_scope(shared.engine) as session:
+            touch(session, found, shared.lifetime, now=now)
     return user
 
 
-def local_path(target: str | None, default: str = "/campaigns") -> str:
-    """`target` if it is a path on this site, else `default` (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return default
-    if any(ord(char) < 32 for char in target):
-        return default
-    return target
+def farewell(shared: Dashboard, gone: Gone) -> str | None:
+    """What the sign-in page says about a session that ended by itself."""
+    web = shared.settings.web
+    if gone is Gone.IDLE:
+        return (
+            f"your session ended after {web.idle_minutes:g} minutes without activity: sign in again"
+        )
+    if gone is Gone.EXPIRED:
+        return f"your session ended {web.session_hours:g} hours after signing in: sign in again"
+    return None
+
+
+async def current_user(request: Request) -> User | None:
+    """The signed-in user, or None; a cookie of an ended session is cleared."""
+    session_id = session_of(request)
+    if session_id is None:
+        return None
+    shared = dashboard(request)
+    found = await run_in_threadpool(live_user, shared, session_id)
+    if isinstance(found, Gone):
+        request.session.clear()
+        if message := farewell(shared, found):
+            notice(request, message)
+        return None
+    request.state.user = found
+    return found
 
 
 def to_signin(request: Request) -> Response:

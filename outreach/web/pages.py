@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from starlette.exceptions import HTTPException
@@ -20,7 +19,9 @@ from starlette.templating import Jinja2Templates
 
 from outreach.campaign import CampaignError
 from outreach.errors import NotFoundError, OutreachError, StateError
+from outreach.web.access import template_of
 from outreach.web.dashboard import SESSION_NOTICE, csrf_token, dashboard
+from outreach.web.links import back_from
 
 HERE = Path(__file__).parent
 log = logging.getLogger("outreach.web")
@@ -66,10 +67,7 @@ def render(
 
 def referrer(request: Request) -> str:
     """The page of this dashboard the request came from (for a Back link), else the start."""
-    source = urlsplit(request.headers.get("referer", ""))
-    if source.netloc != request.url.netloc or not source.path.startswith("/"):
-        return "/campaigns"
-    return source.path + (f"?{source.query}" if source.query else "")
+    return back_from(request.headers.get("referer", ""), request.url.netloc)
 
 
 def show_error(request: Request, title: str, message: str, status: int) -> Response:
@@ -107,8 +105,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    """An unexpected failure: logged with its trace, shown without it."""
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    """An unexpected failure: logged with its trace, shown without it. The log names the
+    route's template, never the path itself (it may hold a recipient's key)."""
+    log.error("%s %s failed", request.method, template_of(request.scope), exc_info=exc)
     message = "something went wrong on the server; it has been logged. Nothing was changed."
     try:
         return show_error(request, "Error", message, 500)
