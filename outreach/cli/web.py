@@ -59,6 +59,9 @@ def web(app: App, host: str | None, port: int | None) -> None:
         log_level="info",
         server_header=False,
         proxy_headers=False,
+        # Its log goes through the inert stderr (outreach.terminal), which would show colour
+        # codes as text.
+        use_colors=False,
     )
 
 
