@@ -17,6 +17,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from outreach.errors import LetterError
+from outreach.recipients.invisibles import find_invisible
 
 # SMTP line endings, and 7-bit transfer encodings (quoted-printable / base64) for every part:
 # no reliance on the server's 8BITMIME (RFC 6152), and what is stored is what any server takes.
@@ -52,12 +53,20 @@ def plus_address(address: str, token: str) -> str:
 
 
 def checked(header: str, value: str) -> str:
-    """Return the value, or raise LetterError if it could inject a header."""
+    """Return the value, or raise LetterError if it could inject a header or hide in one."""
     found = CONTROL.search(value)
     if found:
         raise LetterError(
             f"{header}: the value {value[:60]!r} contains a control character "
             f"(U+{ord(found.group()):04X}); remove line breaks from the data it comes from"
+        )
+    # The last defence: recipient fields refuse these on import and edit, but a template, the
+    # settings or a row stored before that check can still bring a bidi override or a
+    # zero-width character, which a mail client would show in From, To or Subject.
+    invisible = find_invisible(value)
+    if invisible is not None:
+        raise LetterError(
+            f"{header}: the value {value[:60]!r} {invisible.describe()}, in the data it comes from"
         )
     return value
 

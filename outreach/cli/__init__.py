@@ -19,6 +19,7 @@ from outreach.audit import default_actor
 from outreach.config import Settings, load_settings
 from outreach.db import make_engine, require_current
 from outreach.errors import OutreachError, Problem, RecipientError
+from outreach.terminal import InertConsole, inert_output, raw_stream
 
 # A row id as the CLI takes it: the id columns are 4-byte integers on PostgreSQL, so a larger
 # number is refused here, with click's message, instead of failing in the database.
@@ -45,6 +46,15 @@ class UserError(click.ClickException):
 class OutreachGroup(click.Group):
     """A command group that turns domain errors into clean messages and exit codes."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line with stdout and stderr inert: data cannot steer the terminal.
+
+        Here rather than in each command, so that every line (a command's output, a warning,
+        click's own usage errors, the error message of a UserError) passes the same edge.
+        """
+        with inert_output():
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, translating OutreachError."""
         try:
@@ -59,9 +69,14 @@ class App:
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
         # Wide enough for a recipient per line when the output goes to a file or a pipe.
-        # No markup: data such as "[fr]" or an organisation name in brackets is printed as is.
-        self.out = Console(
-            highlight=False, markup=False, width=None if sys.stdout.isatty() else 200
+        # No markup and no emoji codes: data such as "[fr]" or ":flag:" is printed as is. No
+        # colours or styles either: stdout escapes every ESC, ours included (outreach.terminal).
+        self.out = InertConsole(
+            highlight=False,
+            markup=False,
+            emoji=False,
+            color_system=None,
+            width=None if sys.stdout.isatty() else 200,
         )
 
     @cached_property
@@ -86,7 +101,10 @@ class App:
         if not sys.stderr.isatty():
             yield lambda: None
             return
-        with Progress(console=Console(stderr=True), transient=True) as bar:
+        # The bar draws with cursor movements, which the inert stderr would escape: it writes
+        # to the terminal under it, and shows only our own fixed labels.
+        terminal = Console(file=raw_stream(sys.stderr))
+        with Progress(console=terminal, transient=True) as bar:
             task = bar.add_task(label, total=total)
             yield lambda: bar.advance(task)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from outreach.appeal import Appeal, AppealError, load_appeal
 from outreach.campaign import get_campaign
@@ -16,6 +15,7 @@ from outreach.errors import InputError
 from outreach.reports.data import build_report
 from outreach.reports.model import Report
 from outreach.reports.tabular import TABLES, to_csv, to_json, to_text
+from outreach.terminal import InertConsole, inert_file
 
 
 def appeal_of(app: App, slug: str) -> Appeal | None:
@@ -100,5 +100,9 @@ def report(
     elif out is None:
         to_text(figures, app.out)
     else:
+        # Terminal tables in a file are read on a terminal (`cat`, `less -R`): inert as well.
         with out.open("w", encoding="utf-8") as file:
-            to_text(figures, Console(file=file, markup=False, highlight=False, width=200))
+            console = InertConsole(
+                file=inert_file(file), markup=False, highlight=False, emoji=False, width=200
+            )
+            to_text(figures, console)

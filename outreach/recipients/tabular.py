@@ -1,4 +1,8 @@
-"""The CSV recipient format: UTF-8 (BOM tolerated), RFC 4180, one recipient per row, streamed."""
+"""The CSV recipient format: UTF-8 (BOM tolerated), RFC 4180, one recipient per row, streamed.
+
+A cell that begins with the `'` a spreadsheet export puts before a would-be formula is read
+without it (`outreach.spreadsheet.restore`), so an exported and edited list imports as it was.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import BinaryIO
 
 from outreach.errors import Problem, RecipientError
 from outreach.recipients.record import RECORD_FIELDS
+from outreach.spreadsheet import restore
 
 
 def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -46,7 +51,9 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                             ),
                         ),
                     )
-                yield first_line, dict(zip(header, cells, strict=True))
+                # A cell a spreadsheet export marked as text ("'=..." , "'+33 ...") reads back
+                # as the value it was: the mark is ours, not the data (outreach.spreadsheet).
+                yield first_line, dict(zip(header, map(restore, cells), strict=True))
         except csv.Error as exc:
             line = rows.line_num
             raise RecipientError(

@@ -14,6 +14,7 @@ import pycountry
 from outreach.addresses import AddressError, parse_address
 from outreach.errors import Problem
 from outreach.recipients.geography import derive_tz, normalise_country
+from outreach.recipients.invisibles import find_invisible
 from outreach.recipients.record import (
     RECORD_FIELDS,
     Gender,
@@ -168,7 +169,8 @@ class _Row:
     # -- raw values ---------------------------------------------------------------------------
 
     def clean(self, name: str, value: str) -> str | None:
-        """Strip and NFC-normalise one string; None when empty or when it has a control char."""
+        """Strip and NFC-normalise one string; None when empty or when it has a control or an
+        invisible character (see outreach.recipients.invisibles)."""
         # Stripping first lets a trailing newline of a sloppy cell pass: it never reaches output.
         text = unicodedata.normalize("NFC", value.strip())
         control = _CONTROL.search(text)
@@ -178,6 +180,10 @@ class _Row:
                 f"contains a control character (U+{ord(control.group()):04X}): "
                 "remove line breaks, tabs and other control characters",
             )
+            return None
+        invisible = find_invisible(text)
+        if invisible is not None:
+            self.fail(name, invisible.describe())
             return None
         return text or None
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 import json
 from collections.abc import Callable, Iterable
 
@@ -13,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from outreach.reports.model import DEMAND_COLUMNS, FUNNEL, Report
+from outreach.spreadsheet import Cell, csv_text, is_number
 
 TABLES = ("summary", "funnel", "positions", "matrix", "silent", "timeline")
 MATRIX_FIXED = (
@@ -123,15 +122,17 @@ ROWS: dict[str, Callable[[Report], tuple[list[str], list[Cells]]]] = {
 
 
 def to_csv(report: Report, table: str) -> str:
-    """One table of the report as CSV (header first); `table` is one of TABLES."""
+    """One table of the report as CSV (header first); `table` is one of TABLES.
+
+    Counts and rates stay numbers; every other cell is text, neutralised for spreadsheets.
+    """
     if table not in ROWS:
         raise ValueError(f"no table {table!r}; tables: {', '.join(TABLES)}")
     header, rows = ROWS[table](report)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([text(value) for value in row] for row in rows)
-    return buffer.getvalue()
+    cells: list[list[Cell]] = [
+        [value if is_number(value) else text(value) for value in row] for row in rows
+    ]
+    return csv_text([header, *cells])
 
 
 def percent(value: float | None) -> str:

@@ -42,4 +42,7 @@ def server_options(web: WebSettings, *, log_config: bool = True) -> dict[str, An
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,
+        # The log goes through the inert stderr (outreach.terminal), which would show colour
+        # codes as text.
+        "use_colors": False,
     }
