@@ -13,7 +13,7 @@ from sqlmodel import Session
 from outreach.cli import cli
 from outreach.config import load_settings
 from outreach.db import make_engine
-from tests.test_inbox import DATA, sent_letters
+from tests.test_inbox import DATA, TRUSTED, sent_letters
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,6 +26,7 @@ def run(*args: str) -> Result:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert run("init", "--templates", str(REPO / "templates")).exit_code == 0
     monkeypatch.setenv("OUTREACH_SENDER__ADDRESS", "appeal@outreach.example.org")
+    monkeypatch.setenv("OUTREACH_INBOX__TRUSTED_DOMAINS", json.dumps(TRUSTED))
     sent_letters(make_engine(load_settings().database.url))
     replies = tmp_path / "exported"
     replies.mkdir()

@@ -17,7 +17,7 @@ from outreach.config import Settings
 from outreach.inbox.fetch import fetch_imap
 from outreach.models import InboundMessage, Letter, LetterState
 from tests.dovecot import Dovecot
-from tests.test_inbox import DATA, sent_letters
+from tests.test_inbox import DATA, TRUSTED, sent_letters
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = {
@@ -33,6 +33,7 @@ def settings_for(dovecot: Dovecot, user: str) -> Settings:
     return Settings(
         imap=dovecot.settings(user).model_dump() | {"ca_file": str(dovecot.ca_file)},
         sender={"address": "appeal@outreach.example.org"},
+        inbox={"trusted_domains": TRUSTED},
     )
 
 

@@ -1,0 +1,53 @@
+"""Authentication-Results (RFC 8601): the DMARC verdict our own receiving server wrote, if any.
+
+Anyone can write an Authentication-Results field into a message, so only one counts: the
+topmost field that carries the configured authserv-id and a DMARC result. The receiving server
+prepends its field above what arrived (as trace fields are, RFC 5321 §4.4), so a sender's copy
+lies below it; RFC 8601 §5 also requires that server to remove or rename fields arriving with
+its own authserv-id, which is why `trusted_authserv_id` must only name a server that does so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+
+__all__ = ["Dmarc", "dmarc_result"]
+
+_COMMENT = re.compile(r"\([^()]*\)")  # CFWS comments (RFC 5322 §3.2.2), one level
+_DMARC = re.compile(r"^\s*dmarc\s*=\s*([a-z]+)", re.IGNORECASE)
+_HEADER_FROM = re.compile(r"\bheader\.from\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
+
+
+class Dmarc(StrEnum):
+    """What the trusted server found for the From domain (RFC 7489 §11.2)."""
+
+    PASS = "pass"  # noqa: S105 (not a password)
+    FAIL = "fail"
+
+
+def dmarc_result(fields: Sequence[str], authserv_id: str, domain: str) -> Dmarc | None:
+    """Pass or fail for `domain` from the topmost trusted field with a DMARC result; else None.
+
+    `fields` are the message's Authentication-Results values, topmost first. A result for
+    another domain than the From address's, or any other result (none, temperror, ...), is None.
+    """
+    if not authserv_id:
+        return None
+    for field in fields:
+        text = _COMMENT.sub(" ", field)
+        server, _, results = text.partition(";")
+        words = server.split()
+        if not words or words[0].lower() != authserv_id.lower():
+            continue
+        for result in results.split(";"):
+            found = _DMARC.match(result)
+            if found is None:
+                continue
+            named = _HEADER_FROM.search(result)
+            if named is not None and named.group(1).lower().rstrip(".") != domain.lower():
+                return None
+            verdict = found.group(1).lower()
+            return Dmarc(verdict) if verdict in {"pass", "fail"} else None
+    return None
