@@ -136,7 +136,7 @@ def list_command(
     for row in rows:
         flag = " (review)" if row["review"] else ""
         if row["strength"] == MatchStrength.FOR_REVIEW.value:
-            flag = f" (for review, no effect yet: {row['why']})"
+            flag = " (for review, no effect yet: see `replies show`)"
         if row["reused_message_id"]:
             flag = " (review: Message-ID reused)"
         target = f"letter {row['letter']} {row['recipient']}" if row["letter"] else "unmatched"
