@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -302,3 +303,122 @@ def test_confirming_with_another_letter_matches_it_by_hand(
     assert effects(engine).states[other] is LetterState.REPLIED
     assert effects(engine).states[letters[A_TOKEN]] is LetterState.SENT
     assert audited(engine, "reply.match") == [("staff", str(row.id))]
+
+
+def test_rows_taken_in_before_the_checks_keep_their_effects_and_weak_ones_await_review(
+    db_url: str,
+) -> None:
+    from alembic import command
+
+    from outreach.db import alembic_config, make_engine, upgrade
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0006")
+    letters = sent_letters(engine)
+    rows = {"token": "token", "manual": "manual", "sender": "sender", "coded": "sender"}
+    with engine.begin() as connection:
+        for key, method in [*rows.items(), ("unmatched", None)]:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO inbound_message (dedup_key, raw, source, received_at, kind,"
+                    " reason, review, quarantined, subject, bounce_addresses, reused_message_id,"
+                    " letter_id, match_method)"
+                    " VALUES (:key, '', 'eml', :now, 'reply', 'human reply', false, false, '', '',"
+                    " false, :letter, :method)"
+                ),
+                {"key": key, "now": NOW, "letter": letters[A_TOKEN] if method else None,
+                 "method": method},
+            )  # fmt: skip
+        connection.execute(
+            sa.text(
+                "INSERT INTO position (inbound_id, letter_id, demand_key, stance, evidence,"
+                " current, coded_by, coded_at) SELECT id, letter_id, 'icj-order', 'supports', '',"
+                " true, 'staff', :now FROM inbound_message WHERE dedup_key = 'coded'"
+            ),
+            {"now": NOW},
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        found = {
+            row.dedup_key: (row.match_strength, row.review)
+            for row in session.exec(select(InboundMessage))
+        }
+    assert found == {
+        "token": (MatchStrength.VERIFIED, False),
+        "manual": (MatchStrength.CONFIRMED, False),
+        "sender": (MatchStrength.FOR_REVIEW, True),
+        "coded": (MatchStrength.CONFIRMED, False),
+        "unmatched": (None, False),
+    }
+    engine.dispose()
+
+
+SERVER = "mx.outreach.example.org"
+DMARC = Settings(sender=SETTINGS.sender.model_dump(), inbox={"trusted_authserv_id": SERVER.upper()})
+RECEIVED = "Received: from mx.example.net by mx.outreach.example.org; Tue, 10 Mar 2026\r\n"
+
+
+def results(server: str, dmarc: str, domain: str = "example.org") -> str:
+    """An Authentication-Results field (RFC 8601) as a receiving server writes it."""
+    return (
+        f"Authentication-Results: {server} 1; spf=pass smtp.mailfrom={domain};\r\n"
+        f" dkim=pass header.d={domain}; dmarc={dmarc} (p=reject dis=none) header.from={domain}\r\n"
+    )
+
+
+def from_the_recipient_without_token(headers: str) -> bytes:
+    """A's own address writing to our plain address, threaded to nothing: matched by sender."""
+    return stranger_reply(sender=A_ADDRESS, headers=headers)
+
+
+def test_dmarc_pass_from_our_server_verifies_the_recipient_writing_without_a_token(
+    engine: Engine, letters: dict[str, int]
+) -> None:
+    row = take(engine, from_the_recipient_without_token(results(SERVER, "pass") + RECEIVED), DMARC)
+    assert (row.match_method, row.match_strength) == (MatchMethod.SENDER, MatchStrength.VERIFIED)
+    assert f"DMARC pass at {SERVER}" in row.match_note
+    assert effects(engine).states[letters[A_TOKEN]] is LetterState.REPLIED
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "",  # no authentication at all
+        # Written by the sender, below the field our server added (which says nothing of it).
+        # A server that adds none must remove such fields itself (RFC 8601 §5): see the docs.
+        results(SERVER, "none") + RECEIVED + results(SERVER, "pass"),
+        results("mx.example.net", "pass") + RECEIVED,  # another server's word
+        results(SERVER, "pass", domain="example.net") + RECEIVED,  # another domain passed
+    ],
+    ids=["none", "forged-below-ours", "other-server", "other-domain"],
+)
+def test_without_our_server_s_dmarc_pass_the_sender_alone_is_a_suggestion(
+    engine: Engine, letters: dict[str, int], headers: str
+) -> None:
+    before = effects(engine)
+    row = take(engine, from_the_recipient_without_token(headers), DMARC)
+    assert row.match_strength is MatchStrength.FOR_REVIEW
+    assert "matched by the sender's address only" in row.match_note
+    assert effects(engine) == before
+
+
+def test_dmarc_fail_sends_even_a_matching_sender_to_review(
+    engine: Engine, letters: dict[str, int]
+) -> None:
+    spoofed = stranger_reply(
+        to=token_address(A_TOKEN), sender=A_ADDRESS, headers=results(SERVER, "fail") + RECEIVED
+    )
+    before = effects(engine)
+    row = take(engine, spoofed, DMARC)
+    assert row.match_strength is MatchStrength.FOR_REVIEW
+    assert row.match_note == (
+        f"DMARC fail for example.org at {SERVER}: the From address may be forged"
+    )
+    assert effects(engine) == before
+
+
+def test_without_a_trusted_server_authentication_results_are_not_read(
+    engine: Engine, letters: dict[str, int]
+) -> None:
+    row = take(engine, from_the_recipient_without_token(results(SERVER, "pass") + RECEIVED))
+    assert row.match_strength is MatchStrength.FOR_REVIEW
