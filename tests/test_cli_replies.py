@@ -57,6 +57,7 @@ def test_inbox_import_takes_in_a_folder_of_eml_files(project: Path) -> None:
     assert (
         "taken in 4 (bounce 1, reply 3); duplicates 0; unmatched 1; quarantined 0" in result.output
     )
+    assert "1 matched for review only: no effect until confirmed" in result.output
     again = run("inbox", "import", str(project / "exported"))
     assert "taken in 0 (nothing new); duplicates 4" in again.output
 

@@ -40,6 +40,11 @@ def print_intake(app: App, report: IntakeReport) -> None:
             f"{report.reused_message_ids} new message(s) carry a Message-ID that another message "
             "has: each is kept, the new one flagged for review (`outreach replies list`)"
         )
+    if report.for_review:
+        app.out.print(
+            f"{report.for_review} matched for review only: no effect until confirmed "
+            "(`outreach replies list --review`)"
+        )
     if report.moved:
         app.out.print(f"moved {report.moved} to {app.settings.imap.processed_folder}")
 
