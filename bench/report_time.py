@@ -89,6 +89,7 @@ def generate(engine: Engine, letters: int) -> None:
             "received_at": sent_at + dt.timedelta(hours=rng.randint(1, 24 * 14)),
             "kind": kind_in, "reason": "bench", "review": False, "quarantined": False,
             "subject": "Re: Appeal", "bounce_addresses": "", "letter_id": n,
+            "match_strength": "verified", "match_note": "",
         })  # fmt: skip
         if kind_in == "reply" and n % 20 == 0:  # half the replies coded, some recoded
             for demand in DEMANDS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from outreach.addresses import AddressError, parse_address
+from outreach.addresses import AddressError, address_key, parse_address
 from outreach.errors import ConfigError
 
 CONFIG_FILENAME = "outreach.toml"
@@ -171,6 +172,56 @@ class InboxSettings(Section):
         default=["en", "fr", "de", "ru", "es"],
         description="languages of replies, for quote stripping and language detection",
     )
+    trusted_domains: dict[str, list[str]] = Field(
+        default={},
+        description="who else answers for the institution a letter went to: per domain (or "
+        "address) written to, the domains or addresses whose replies count as its own without "
+        'review, e.g. { "mfa.example.org" = ["mfa.example.org"], "mission@example.org" = '
+        '["press@example.net"] } (list a domain itself to trust every address there); a '
+        "reply from anyone else is matched for review",
+    )
+    trusted_authserv_id: str = Field(
+        default="",
+        description="authserv-id of your receiving server's Authentication-Results (RFC 8601) "
+        "to trust for DMARC: dmarc=pass confirms a sender who matches, dmarc=fail sends the "
+        "reply to review; set it only if that server removes such fields arriving from "
+        "outside; empty: not read",
+    )
+
+    @field_validator("trusted_domains")
+    @classmethod
+    def known_domains(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Keys and entries are domains or addresses, in the form letters are compared in."""
+        return {
+            trusted_entry(written_to): [trusted_entry(entry) for entry in entries]
+            for written_to, entries in value.items()
+        }
+
+    @field_validator("trusted_authserv_id")
+    @classmethod
+    def one_token(cls, value: str) -> str:
+        """An authserv-id is one token, compared case-insensitively (RFC 8601 §2.5)."""
+        if value and not re.fullmatch(r"[A-Za-z0-9.-]{1,255}", value):
+            raise ValueError("give the server's authserv-id, usually its host name")
+        return value.lower()
+
+
+def ascii_domain(domain: str) -> str:
+    """A domain in the lower-case ASCII form letters are compared in (IDNA for non-ASCII)."""
+    try:
+        return address_key(f"postmaster@{domain.strip()}").rpartition("@")[2]
+    except AddressError:
+        raise ValueError(f"{domain!r} is not a mail domain") from None
+
+
+def trusted_entry(entry: str) -> str:
+    """A trusted address or domain in its comparison form."""
+    if "@" in entry:
+        try:
+            return address_key(entry.strip())
+        except AddressError:
+            raise ValueError(f"{entry!r} is not a mail address") from None
+    return ascii_domain(entry)
 
 
 class DispatchSettings(Section):
@@ -520,5 +571,8 @@ def toml_value(value: object) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{toml_value(key)} = {toml_value(item)}" for key, item in value.items())
+        return "{ " + ", ".join(pairs) + " }" if value else "{}"
     text = str(value.value if isinstance(value, StrEnum) else value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

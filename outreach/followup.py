@@ -71,6 +71,7 @@ class Answers:
     last_reply_at: dt.datetime | None = None
     confirmed: frozenset[str] = frozenset()  # demands with a confirmed position
     return_date: dt.date | None = None  # the latest return date an auto-reply gave
+    unconfirmed: int = 0  # replies matched for review, not yet confirmed or rejected
 
 
 class Verdict(StrEnum):
@@ -137,6 +138,12 @@ def decide(
         return verdict(Verdict.NONE, f"the recipient is {head.recipient.status.value}")
     if head.suppressed:
         return verdict(Verdict.NONE, "the address is suppressed")
+    if answers.unconfirmed:
+        return verdict(
+            Verdict.WAITING,
+            f"{answers.unconfirmed} reply(ies) matched for review: confirm or reject them "
+            "(`outreach replies list --review`) before a follow-up goes",
+        )
     if answers.uncoded:
         return verdict(
             Verdict.WAITING,

@@ -14,6 +14,7 @@ from outreach.inbox.classify import InboundKind
 from outreach.recipients.record import Gender, RecipientKind, RecipientStatus, Role
 
 __all__ = [
+    "EFFECTIVE",
     "Attempt",
     "AttemptOutcome",
     "AuditEvent",
@@ -26,6 +27,7 @@ __all__ = [
     "Letter",
     "LetterState",
     "MailboxCursor",
+    "MatchStrength",
     "Position",
     "Recipient",
     "RecipientKind",
@@ -305,6 +307,27 @@ class MatchMethod(StrEnum):
     MANUAL = "manual"  # attached by staff
 
 
+class MatchStrength(StrEnum):
+    """How surely a message is about its letter, and so whether its effects have happened.
+
+    Evidence before effect: anyone can write to our address, name a recipient in a delivery
+    report or copy a Message-ID, so only a match that our own secret (the token, the letter's
+    Message-ID) ties to the letter's own address takes effect on its own.
+    """
+
+    # Our token or Message-ID, and the address agrees (a reply from the recipient, a bounce
+    # naming the letter's address): the letter's state, suppression and reports follow.
+    VERIFIED = "verified"
+    # A suggestion: stored and shown with why (`match_note`); no letter state, suppression,
+    # report figure or follow-up decision follows until a person confirms it.
+    FOR_REVIEW = "for_review"
+    CONFIRMED = "confirmed"  # a person confirmed the suggestion, or matched it by hand
+
+
+# The strengths whose effects have been applied: what reports, coding and follow-ups count.
+EFFECTIVE = (MatchStrength.VERIFIED, MatchStrength.CONFIRMED)
+
+
 class Stance(StrEnum):
     """Where a reply stands on one demand."""
 
@@ -348,6 +371,11 @@ class InboundMessage(SQLModel, table=True):
     bounce_addresses: str = Field(default="", max_length=2000)
     letter_id: int | None = Field(default=None, foreign_key="letter.id", index=True)
     match_method: MatchMethod | None = Field(default=None, sa_type=enum_type(MatchMethod))
+    # None when no letter is matched; why it is (not) verified, or who confirmed or rejected it.
+    match_strength: MatchStrength | None = Field(
+        default=None, sa_type=enum_type(MatchStrength), index=True
+    )
+    match_note: str = Field(default="", max_length=1000)
 
 
 class Position(SQLModel, table=True):

@@ -31,11 +31,13 @@ from outreach.followup import (
 from outreach.letter import Composer, FollowUp
 from outreach.message import domain_of, new_message_id, new_token
 from outreach.models import (
+    EFFECTIVE,
     Campaign,
     CampaignState,
     InboundKind,
     InboundMessage,
     LetterState,
+    MatchStrength,
     Position,
     Recipient,
     Suppression,
@@ -68,6 +70,7 @@ def gather_answers(session: Session, campaign_id: int) -> dict[int, Answers]:
     position = Position.__table__  # type: ignore[attr-defined]
     joined = inbound.join(L, L.c.id == inbound.c.letter_id)
     coded = sa.exists().where(position.c.inbound_id == inbound.c.id)
+    counted = inbound.c.match_strength.in_([strength.value for strength in EFFECTIVE])
     replies = session.execute(
         sa.select(
             THREAD.label("thread"),
@@ -80,9 +83,25 @@ def gather_answers(session: Session, campaign_id: int) -> dict[int, Answers]:
             L.c.campaign_id == campaign_id,
             inbound.c.kind == InboundKind.REPLY.value,
             inbound.c.quarantined.is_(False),
+            counted,
         )
         .group_by(THREAD)
     ).all()
+    # Mail matched for review has no effect, but a person should look before a follow-up goes:
+    # it may be the recipient's answer from an address not yet trusted.
+    unconfirmed: dict[int, int] = {
+        thread: int(number)
+        for thread, number in session.execute(
+            sa.select(THREAD, sa.func.count())
+            .select_from(joined)
+            .where(
+                L.c.campaign_id == campaign_id,
+                inbound.c.match_strength == MatchStrength.FOR_REVIEW.value,
+                inbound.c.kind == InboundKind.REPLY.value,
+            )
+            .group_by(THREAD)
+        )
+    }
     confirmed: dict[int, set[str]] = {}
     for thread, key in session.execute(
         sa.select(THREAD, position.c.demand_key)
@@ -103,13 +122,16 @@ def gather_answers(session: Session, campaign_id: int) -> dict[int, Answers]:
                 L.c.campaign_id == campaign_id,
                 inbound.c.kind == InboundKind.AUTO_REPLY.value,
                 inbound.c.return_date.is_not(None),
+                counted,
             )
             .group_by(THREAD)
         ).all()
     )
     answers: dict[int, Answers] = {}
-    for thread in {*(row[0] for row in replies), *confirmed, *returns}:
-        answers[thread] = Answers(return_date=as_date(returns.get(thread)))
+    for thread in {*(row[0] for row in replies), *confirmed, *returns, *unconfirmed}:
+        answers[thread] = Answers(
+            return_date=as_date(returns.get(thread)), unconfirmed=unconfirmed.get(thread, 0)
+        )
     for thread, count, uncoded, last in replies:
         answers[thread] = Answers(
             replies=int(count),
@@ -117,6 +139,7 @@ def gather_answers(session: Session, campaign_id: int) -> dict[int, Answers]:
             last_reply_at=as_utc(last),
             confirmed=frozenset(confirmed.get(thread, ())),
             return_date=as_date(returns.get(thread)),
+            unconfirmed=unconfirmed.get(thread, 0),
         )
     return answers
 

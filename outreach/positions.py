@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from outreach.appeal import Appeal
 from outreach.audit import record_event
 from outreach.errors import InputError, NotFoundError, StateError
-from outreach.models import InboundKind, InboundMessage, Position, Stance
+from outreach.models import EFFECTIVE, InboundKind, InboundMessage, Position, Stance
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,10 @@ def code_reply(
     actor: str,
     now: dt.datetime,
 ) -> list[Position]:
-    """Record positions for a reply; a demand coded before keeps its old row as history."""
+    """Record positions for a reply; a demand coded before keeps its old row as history.
+
+    Refused (StateError) for a reply matched for review until a person confirms it.
+    """
     message = session.get(InboundMessage, inbound_id)
     if message is None:
         raise NotFoundError(f"no inbound message {inbound_id} (see `outreach replies list`)")
@@ -70,6 +73,15 @@ def code_reply(
         raise StateError(
             f"message {inbound_id} is not matched to a letter: attach it first with "
             f"`outreach replies match {inbound_id} --letter LETTER_ID`"
+        )
+    if message.match_strength not in EFFECTIVE:
+        # Coding waits for the confirmation rather than being hidden from the reports after
+        # it: then no report, export or follow-up rule can count a stranger's words by mistake.
+        raise StateError(
+            f"message {inbound_id} is matched to letter {message.letter_id} for review only "
+            f"({message.match_note}): confirm that it speaks for the recipient first with "
+            f"`outreach replies confirm {inbound_id}`, or reject it with "
+            f"`outreach replies reject {inbound_id}`"
         )
     known = set(appeal.demand_keys)
     added = []

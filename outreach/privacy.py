@@ -304,6 +304,7 @@ def scrub_messages(session: Session, found: Footprint) -> None:
                 message_id=redact_all(identity, message.message_id),
                 source=identity.redact(message.source, everything=True),
                 reason=identity.redact(message.reason, everything=True),
+                match_note=identity.redact(message.match_note, everything=True),
                 error=redact_all(identity, message.error),
             )
         )

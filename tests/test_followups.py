@@ -15,12 +15,14 @@ from outreach.db import session_scope
 from outreach.errors import InputError
 from outreach.followup import parse_after
 from outreach.followup_listing import follow_up_rows
+from outreach.inbox.manual import reject_match
 from outreach.letter import Composer
 from outreach.models import (
     AuditEvent,
     Campaign,
     CampaignState,
     LetterState,
+    MatchStrength,
     Recipient,
     RecipientStatus,
     SuppressionSource,
@@ -193,6 +195,28 @@ def test_a_reply_not_yet_coded_holds_the_follow_up_back(engine: Engine, tmp_path
     waiting = [row for row in rows(engine, utc(2026, 6, 30)) if row[0] == "emb-fr-us"]
     assert [row[:3] for row in waiting] == [("emb-fr-us", 1, "waiting")]
     assert waiting[0][3].startswith("1 reply(ies) not coded yet")
+
+
+def test_a_stranger_s_reply_holds_the_follow_up_for_review_and_once_rejected_answers_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    campaign_sent(engine, tmp_path)
+    first = letter_of(engine, "emb-fr-us")
+    forged = reply(first, "We decline every demand.").replace(
+        f"From: Ambassador <{first.to_address}>".encode(), b"From: Ministry <press@example.net>"
+    )
+    answer = receive(engine, forged, utc(2026, 5, 4, 8))
+    assert answer.id is not None
+    assert answer.match_strength is MatchStrength.FOR_REVIEW
+    plan(engine, utc(2026, 6, 30))
+    assert "emb-fr-us" not in {f.recipient_key for f in follow_ups(engine)}
+    waiting = [row for row in rows(engine, utc(2026, 6, 30)) if row[0] == "emb-fr-us"]
+    assert [row[:3] for row in waiting] == [("emb-fr-us", 1, "waiting")]
+    assert waiting[0][3].startswith("1 reply(ies) matched for review: confirm or reject them")
+    with session_scope(engine) as session:
+        reject_match(session, answer.id, actor="staff", now=utc(2026, 6, 30))
+    plan(engine, utc(2026, 6, 30))
+    assert "emb-fr-us" in {f.recipient_key for f in follow_ups(engine)}
 
 
 def test_a_permanent_bounce_gets_no_follow_up(engine: Engine, tmp_path: Path) -> None:

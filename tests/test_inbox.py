@@ -22,7 +22,11 @@ EXPECTED: dict[str, dict[str, object]] = yaml.safe_load((DATA / "expected.yaml")
 LETTERS: list[dict[str, str]] = yaml.safe_load((DATA / "letters.yaml").read_text("utf-8"))[
     "letters"
 ]
-SETTINGS = Settings(sender={"address": "appeal@outreach.example.org"})
+# Janis Paraugs answers for the Latvian mission (18-outlook-reply-…): an alias staff trust.
+TRUSTED = {"mission.lv-unny@example.org": ["janis.paraugs@example.org"]}
+SETTINGS = Settings(
+    sender={"address": "appeal@outreach.example.org"}, inbox={"trusted_domains": TRUSTED}
+)
 NOW = dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC)
 METHOD = {
     "token": MatchMethod.TOKEN,

@@ -13,11 +13,16 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from outreach import clock
 from outreach.config import Settings
+from outreach.db import session_scope
 from outreach.inbox.fetch import fetch_imap
-from outreach.models import InboundMessage, Letter, LetterState
+from outreach.inbox.manual import confirm_match
+from outreach.models import InboundMessage, Letter, LetterState, MatchStrength, Suppression
+from outreach.suppression import is_suppressed
 from tests.dovecot import Dovecot
-from tests.test_inbox import DATA, sent_letters
+from tests.forged_mail import forged_dsn, stranger_reply, token_address
+from tests.test_inbox import DATA, TRUSTED, sent_letters
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = {
@@ -33,6 +38,7 @@ def settings_for(dovecot: Dovecot, user: str) -> Settings:
     return Settings(
         imap=dovecot.settings(user).model_dump() | {"ca_file": str(dovecot.ca_file)},
         sender={"address": "appeal@outreach.example.org"},
+        inbox={"trusted_domains": TRUSTED},
     )
 
 
@@ -138,3 +144,41 @@ def test_a_crash_between_commit_and_move_loses_and_doubles_nothing(
     assert len(rows(engine)) == 5
     assert dovecot.folder_uids(user, "INBOX") == []
     assert len(dovecot.folder_uids(user, "Processed")) == 5
+
+
+def test_forged_mail_fetched_from_the_mailbox_changes_nothing_until_confirmed(
+    sqlite_engine: Engine, dovecot: Dovecot
+) -> None:
+    letters = sent_letters(sqlite_engine)
+    victim = "ambassador.fr-am@example.org"  # letter k7m2q9x4ab
+    user = dovecot.new_user()
+    for raw in (
+        forged_dsn(victim),  # to our plain address
+        forged_dsn("mission.lv-unny@example.org", to=token_address("k7m2q9x4ab"), number=2),
+        stranger_reply(to=token_address("k7m2q9x4ab")),
+        stranger_reply(
+            in_reply_to="<c094587dab8ecb4fcf74b7060e67ca0b@outreach.example.org>", number=2
+        ),
+    ):
+        dovecot.append(user, raw)
+    settings = settings_for(dovecot, user)
+    report = fetch_imap(sqlite_engine, settings)
+    assert (report.taken, report.moved) == (4, 4)
+    stored = rows(sqlite_engine)
+    assert [(row.letter_id, row.match_strength) for row in stored] == [
+        (letters["k7m2q9x4ab"], MatchStrength.FOR_REVIEW)
+    ] * 4
+    with Session(sqlite_engine) as session:
+        assert session.exec(select(Suppression)).all() == []
+        letter = session.get(Letter, letters["k7m2q9x4ab"])
+        assert letter is not None
+        assert letter.state is LetterState.SENT
+    bounce = stored[0].id
+    assert bounce is not None
+    with session_scope(sqlite_engine) as session:
+        confirm_match(session, bounce, settings, actor="staff", now=clock.now())
+    with Session(sqlite_engine) as session:
+        assert is_suppressed(session, victim)
+        letter = session.get(Letter, letters["k7m2q9x4ab"])
+        assert letter is not None
+        assert letter.state is LetterState.BOUNCED

@@ -26,6 +26,7 @@ from outreach.models import (
     InboundMessage,
     Letter,
     LetterState,
+    MatchStrength,
     Position,
     Recipient,
     RecipientKind,
@@ -188,6 +189,7 @@ def build(engine: Engine) -> None:
                 kind=kind,
                 reason="test",
                 letter_id=letters[key] if key else None,
+                match_strength=MatchStrength.VERIFIED if key else None,
             )
             session.add(message)
             session.flush()

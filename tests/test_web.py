@@ -35,7 +35,8 @@ from outreach.steps import declare_steps
 from outreach.suppression import suppress
 from outreach.web.app import create_app
 from tests import factory
-from tests.test_inbox import DATA, sent_letters
+from tests.forged_mail import stranger_reply, token_address
+from tests.test_inbox import DATA, TRUSTED, sent_letters
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
@@ -62,6 +63,7 @@ class World:
     unmatched: int  # a reply matched to nothing
     unknown: int  # a letter in unknown state
     sent: int  # a letter that was sent (a reply answers it)
+    suggested: int = 0  # a stranger's reply to a letter's token address: matched for review
 
 
 def use_cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,6 +80,7 @@ def web_settings(tmp_path: Path) -> Settings:
         paths={"templates": str(REPO / "templates")},
         sender={"name": "Appeal", "address": "appeal@outreach.example.org"},
         web={"secret_file": str(tmp_path / "web-secret")},
+        inbox={"trusted_domains": TRUSTED},
     )
 
 
@@ -109,10 +112,12 @@ def populate(engine: Engine, settings: Settings) -> World:
         raw = (DATA / "18-outlook-reply-supports-fact-finding.eml").read_bytes()
         reply = ingest(session, raw, "eml:18", settings, now=factory.T0).id
         unmatched = ingest(session, UNMATCHED, "eml:stranger", settings, now=factory.T0).id
+        forged = stranger_reply(to=token_address("k7m2q9x4ab"))
+        suggested = ingest(session, forged, "eml:forged", settings, now=factory.T0).id
         sent = session.get(InboundMessage, reply)
         assert sent is not None
         assert sent.letter_id is not None
-    return World(engine, settings, reply, unmatched, unknown, sent.letter_id)
+    return World(engine, settings, reply, unmatched, unknown, sent.letter_id, suggested)
 
 
 def client_for(world: World, **options: object) -> TestClient:
@@ -162,9 +167,11 @@ def pages(world: World) -> list[str]:
         f"/letters/{world.unknown}",
         "/replies",
         "/replies?show=unmatched",
+        "/replies?show=review",
         "/replies?show=all",
         f"/replies/{world.reply}",
         f"/replies/{world.unmatched}",
+        f"/replies/{world.suggested}",
         "/recipients",
         "/recipients?q=embassy&where=kind%3Dembassy",
         "/recipients/emb-fr-am-head",
@@ -211,6 +218,20 @@ def changes(world: World) -> list[tuple[str, dict[str, str], UserRole, str, str]
             str(world.unmatched),
         ),
         (
+            f"/replies/{world.suggested}/confirm",
+            {},
+            UserRole.EDITOR,
+            "reply.confirm",
+            str(world.suggested),
+        ),
+        (
+            f"/replies/{world.suggested}/reject",
+            {},
+            UserRole.EDITOR,
+            "reply.reject",
+            str(world.suggested),
+        ),
+        (
             "/suppressions",
             {"address": "stop@example.org", "reason": "asked to stop"},
             UserRole.EDITOR,
@@ -248,6 +269,8 @@ ACTION_NAMES = [
     "resolve",
     "code",
     "match",
+    "confirm",
+    "reject",
     "suppress",
     "lift",
     "edit",

@@ -297,7 +297,7 @@ def test_bad_input_is_a_message_on_the_page(
         ),
         ("/letters?state=lost", 400, "state 'lost': choose one of unknown, failed, deferred"),
         ("/letters?state=sent", 400, "state 'sent': choose one of unknown, failed, deferred"),
-        ("/replies?show=some", 400, "show='some': choose one of uncoded, unmatched, all"),
+        ("/replies?show=some", 400, "show='some': choose one of uncoded, review, unmatched, all"),
         (
             "/reports/test?where=kind%3Dspy",
             400,

@@ -5,7 +5,8 @@ approve campaigns of two appeals, send ad hoc, dispatch to a faulting aiosmtpd (
 spam refusals, a lost reply after DATA, a full server, closed mailboxes), kill workers at the
 named crash points (a forked copy of this process) and run others after them, let hours pass,
 settle unknown letters on the server's evidence, take in replies, bounces, out-of-office
-notices, the same message again and another message under a reused Message-ID, suppress
+notices, the same message again and another message under a reused Message-ID, forged mail
+(and confirm some of what was matched for review), suppress
 addresses and erase people (the lists are imported again as they are). After every step:
 
 - no mailbox has one appeal twice (at the server, and among the letters that went or may go);
@@ -13,7 +14,10 @@ addresses and erase people (the lists are imported again as they are). After eve
 - every distinct inbound message is stored once;
 - an erased person appears nowhere: not in a full dump of the database, not in the SQLite file
   or its WAL, not in any file of the working folder;
-- every letter the server received is byte for byte the letter approved.
+- every letter the server received is byte for byte the letter approved;
+- forged mail (a report to our plain address, or naming another address; a stranger writing to
+  a token address or citing a Message-ID) changes no suppression and no letter's state until
+  staff confirm it, and a confirmation is audited.
 
 Bounded for `make test` (15 examples on SQLite and 10 on PostgreSQL, up to 25 steps each: about
 two minutes on two cores); OUTREACH_SOAK=1 runs 100 examples of up to 50 steps. LIFE_VERBOSE=1
@@ -61,11 +65,15 @@ from outreach.db import make_engine, session_scope, upgrade
 from outreach.dispatch import Dispatcher
 from outreach.inbox.fetch import import_path
 from outreach.inbox.identity import dedup_key
+from outreach.inbox.manual import confirm_match
 from outreach.letter import Composer
 from outreach.models import (
+    AuditEvent,
+    InboundKind,
     InboundMessage,
     Letter,
     LetterState,
+    MatchStrength,
     Recipient,
     Suppression,
     SuppressionSource,
@@ -103,6 +111,14 @@ FAULTS = {
     "lost reply": (Fault("after_data", drop=True),),
     "data refused": (Fault("data", reply="452 4.3.1 Insufficient system storage"),),
 }
+
+# Forged inbound mail (FORGERIES, below, writes each).
+FORGERY_KINDS = (
+    "report to our address",
+    "report naming another",
+    "stranger to the token",
+    "stranger in reply",
+)
 
 
 STATISTICS: Counter[str] = Counter()  # what the examples did, printed with LIFE_VERBOSE=1
@@ -367,6 +383,76 @@ class WholeLife(RuleBasedStateMachine):
 
     last_inbound: bytes | None = None
 
+    @precondition(lambda self: self.sent_letters())
+    @rule(kind=st.sampled_from(FORGERY_KINDS), pick=st.integers(0), other=st.integers(0))
+    def forged_mail(self, kind: str, pick: int, other: int) -> None:
+        """A stranger forges mail about a letter: a delivery report naming its address (to our
+        plain address) or another address (to its token), a reply to its token address or
+        citing its Message-ID. Nothing changes before a person confirms it."""
+        letters = self.sent_letters()
+        message_id, token, address = letters[pick % len(letters)]
+        named = letters[other % len(letters)][2]
+        self.world.messages += 1
+        number = self.world.messages
+        if address_hash(named) == address_hash(address):
+            named = f"someone.else.{number}@example.net"
+        raw = FORGERIES[kind](address, token, message_id, named, number)
+        before = self.effects()
+        path = self.outside / f"forged-{number}.eml"
+        path.write_bytes(raw)
+        import_path(self.engine, self.settings, path, now=self.now)
+        path.unlink()
+        self.world.inbound.add(dedup_key(raw))
+        assert self.effects() == before, kind
+        with Session(self.engine) as session:
+            row = session.exec(
+                select(InboundMessage).where(InboundMessage.dedup_key == dedup_key(raw))
+            ).one()
+        assert row.match_strength is MatchStrength.FOR_REVIEW, (kind, row.match_note)
+        STATISTICS[f"forged: {kind}"] += 1
+
+    @precondition(lambda self: self.suggestions())
+    @rule(pick=st.integers(0))
+    def confirm_a_suggestion(self, pick: int) -> None:
+        """Staff confirm a match for review: its effects follow, and the audit trail says so."""
+        suggestions = self.suggestions()
+        inbound = suggestions[pick % len(suggestions)]
+        with session_scope(self.engine) as session:
+            message = confirm_match(session, inbound, self.settings, actor="staff", now=self.now())
+            letter = session.get(Letter, message.letter_id)
+            assert letter is not None
+            if message.kind is InboundKind.BOUNCE and message.bounce_permanent:
+                self.world.suppressed.add(letter.address_hash)
+        with Session(self.engine) as session:
+            audited = session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.action == "reply.confirm", AuditEvent.subject == str(inbound)
+                )
+            ).all()
+        assert len(audited) == 1
+        STATISTICS["suggestions confirmed"] += 1
+
+    def suggestions(self) -> list[int]:
+        """The messages matched for review."""
+        with Session(self.engine) as session:
+            return [
+                inbound
+                for inbound in session.exec(
+                    select(InboundMessage.id)
+                    .where(InboundMessage.match_strength == MatchStrength.FOR_REVIEW)
+                    .order_by(col(InboundMessage.id))
+                )
+                if inbound is not None
+            ]
+
+    def effects(self) -> tuple[frozenset[str], dict[int | None, LetterState]]:
+        """What inbound mail can change: the suppressions and every letter's state."""
+        with Session(self.engine) as session:
+            return (
+                frozenset(session.exec(select(Suppression.address_hash)).all()),
+                dict(session.exec(select(Letter.id, Letter.state)).all()),
+            )
+
     @precondition(lambda self: self.recipients())
     @rule(pick=st.integers(min_value=0))
     def suppress_an_address(self, pick: int) -> None:
@@ -581,6 +667,43 @@ def reply_for(address: str, token: str, message_id: str, number: int, *, auto: b
     ).encode()
 
 
+def forged_report(address: str, token: str, message_id: str, named: str, number: int) -> bytes:
+    """A "delivery failure" from anyone, to our plain address, naming the letter's address."""
+    return (
+        bounce_for(address, token, "<unrelated@example.net>", number)
+        .replace(f"<appeal+{token}@outreach.example.org>".encode(), SENDER.encode())
+        .replace(
+            f"Message-ID: <bounce-{number}@".encode(), f"Message-ID: <forged-{number}@".encode()
+        )
+    )
+
+
+def report_naming_another(address: str, token: str, message_id: str, named: str, n: int) -> bytes:
+    """A report to the letter's token address that names another address."""
+    return bounce_for(named, token, "<unrelated@example.net>", n).replace(
+        f"Message-ID: <bounce-{n}@".encode(), f"Message-ID: <forged-{n}@".encode()
+    )
+
+
+def stranger_to_token(address: str, token: str, message_id: str, named: str, n: int) -> bytes:
+    """A stranger's "reply on behalf of the government" to the letter's token address."""
+    return reply_for(f"press.{n}@example.net", token, "<unrelated@example.net>", n, auto=False)
+
+
+def stranger_in_reply(address: str, token: str, message_id: str, named: str, n: int) -> bytes:
+    """A stranger's reply to our plain address, threaded to the letter's Message-ID."""
+    return reply_for(f"press.{n}@example.net", token, message_id, n, auto=False).replace(
+        f"<appeal+{token}@outreach.example.org>".encode(), SENDER.encode()
+    )
+
+
+FORGERIES = dict(
+    zip(
+        FORGERY_KINDS,
+        (forged_report, report_naming_another, stranger_to_token, stranger_in_reply),
+        strict=True,
+    )
+)
 EXAMPLES = {"sqlite": 15, "postgresql": 10}
 
 

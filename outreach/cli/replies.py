@@ -1,4 +1,4 @@
-"""Commands on inbound mail: inbox fetch/import, and replies list/show/match/code."""
+"""Commands on inbound mail: inbox fetch/import, and replies list/show/match/confirm/reject/code."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from outreach import clock
 from outreach.appeal import Appeal, load_appeal
 from outreach.cli import ROW_ID, App, OutreachGroup, pass_app
 from outreach.db import session_scope
-from outreach.errors import NotFoundError, StateError
+from outreach.errors import StateError
 from outreach.inbox.fetch import IntakeReport, fetch_imap, import_path
-from outreach.inbox.manual import match_by_hand
-from outreach.models import InboundKind, InboundMessage, Letter, MatchMethod
+from outreach.inbox.manual import confirm_match, match_by_hand, reject_match
+from outreach.inbox.record import get_inbound
+from outreach.models import InboundKind, InboundMessage, Letter, MatchStrength
 from outreach.positions import code_reply, parse_codings, positions_of, suggest, uncoded_replies
 
 
@@ -38,6 +39,11 @@ def print_intake(app: App, report: IntakeReport) -> None:
         app.out.print(
             f"{report.reused_message_ids} new message(s) carry a Message-ID that another message "
             "has: each is kept, the new one flagged for review (`outreach replies list`)"
+        )
+    if report.for_review:
+        app.out.print(
+            f"{report.for_review} matched for review only: no effect until confirmed "
+            "(`outreach replies list --review`)"
         )
     if report.moved:
         app.out.print(f"moved {report.moved} to {app.settings.imap.processed_folder}")
@@ -90,6 +96,8 @@ def row_json(message: InboundMessage, letter: Letter | None) -> dict[str, object
         "return_date": message.return_date.isoformat() if message.return_date else None,
         "letter": message.letter_id,
         "match": message.match_method.value if message.match_method else None,
+        "strength": message.match_strength.value if message.match_strength else None,
+        "why": message.match_note,
         "recipient": letter.recipient_key if letter else None,
     }
 
@@ -98,12 +106,18 @@ def row_json(message: InboundMessage, letter: Letter | None) -> dict[str, object
 @click.option("--kind", type=click.Choice([k.value for k in InboundKind]), help="Only this kind.")
 @click.option("--unmatched", is_flag=True, help="Only messages tied to no letter (triage).")
 @click.option("--uncoded", is_flag=True, help="Only matched replies with no position yet.")
+@click.option("--review", is_flag=True, help="Only matches for review: no effect until confirmed.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_app
-def list_command(app: App, kind: str | None, unmatched: bool, uncoded: bool, as_json: bool) -> None:
+def list_command(
+    app: App, kind: str | None, unmatched: bool, uncoded: bool, review: bool, as_json: bool
+) -> None:
     """List inbound messages of every kind, newest last, with the letter each answers.
 
-    Example: outreach replies list --unmatched --json
+    A match "for review" (a stranger writing to a letter's address, a report naming another
+    address...) has changed nothing yet: confirm or reject it.
+
+    Example: outreach replies list --review
     """
     query = select(InboundMessage, Letter).join(
         Letter, col(Letter.id) == col(InboundMessage.letter_id), isouter=True
@@ -114,6 +128,8 @@ def list_command(app: App, kind: str | None, unmatched: bool, uncoded: bool, as_
         query = query.where(col(InboundMessage.letter_id).is_(None))
     if uncoded:
         query = query.where(uncoded_replies())
+    if review:
+        query = query.where(InboundMessage.match_strength == MatchStrength.FOR_REVIEW)
     with session_scope(app.engine, write=False) as session:
         rows = [
             row_json(m, letter)
@@ -124,6 +140,8 @@ def list_command(app: App, kind: str | None, unmatched: bool, uncoded: bool, as_
         return
     for row in rows:
         flag = " (review)" if row["review"] else ""
+        if row["strength"] == MatchStrength.FOR_REVIEW.value:
+            flag = " (for review, no effect yet: see `replies show`)"
         if row["reused_message_id"]:
             flag = " (review: Message-ID reused)"
         target = f"letter {row['letter']} {row['recipient']}" if row["letter"] else "unmatched"
@@ -132,14 +150,6 @@ def list_command(app: App, kind: str | None, unmatched: bool, uncoded: bool, as_
             f"{row['subject']}{flag}"
         )
     app.out.print(f"{len(rows)} message(s)")
-
-
-def get_message(session: Session, message_id: int) -> InboundMessage:
-    """The inbound message with that id."""
-    message = session.get(InboundMessage, message_id)
-    if message is None:
-        raise NotFoundError(f"no inbound message {message_id} (see `outreach replies list`)")
-    return message
 
 
 def appeal_of(app: App, letter: Letter) -> Appeal:
@@ -171,7 +181,7 @@ def show_command(app: App, message_id: int) -> None:
     Example: outreach replies show 7
     """
     with session_scope(app.engine, write=False) as session:
-        message = get_message(session, message_id)
+        message = get_inbound(session, message_id)
         letter = session.get(Letter, message.letter_id) if message.letter_id else None
         current = positions_of(session, message_id)
         history = positions_of(session, message_id, history=True)
@@ -198,13 +208,9 @@ def show_command(app: App, message_id: int) -> None:
             "letter      none: attach with `outreach replies match ID --letter LETTER_ID`"
         )
     else:
-        weak = (
-            " (by sender address only: confirm)"
-            if message.match_method is MatchMethod.SENDER
-            else ""
-        )
         to = f"{letter.recipient_key} <{letter.to_address}>"
-        app.out.print(f"letter      {letter.id} to {to}, {letter.state.value}{weak}")
+        app.out.print(f"letter      {letter.id} to {to}, {letter.state.value}")
+        print_strength(app, message)
         if message.kind is InboundKind.REPLY:
             found = suggest(message.text, appeal_of(app, letter), message.language)
             app.out.print(f"suggested   {', '.join(found) or 'none'} (not counted until coded)")
@@ -217,6 +223,19 @@ def show_command(app: App, message_id: int) -> None:
     if message.text:
         app.out.print("")
         app.out.print(message.text)
+
+
+def print_strength(app: App, message: InboundMessage) -> None:
+    """How surely the message is about its letter, why, and what to do about a suggestion."""
+    strength = message.match_strength
+    if strength is MatchStrength.FOR_REVIEW:
+        app.out.print(f"{'match':<11} for review, no effect yet: {message.match_note}")
+        app.out.print(
+            f"{'':<11} confirm with `outreach replies confirm {message.id}`, or reject with "
+            f"`outreach replies reject {message.id}` (it is not about this letter)"
+        )
+    elif strength is not None:
+        app.out.print(f"{'match':<11} {strength.value}: {message.match_note}")
 
 
 @replies.command("match")
@@ -233,6 +252,43 @@ def match_command(app: App, message_id: int, letter_id: int) -> None:
             session, message_id, letter_id, app.settings, actor=app.actor, now=clock.now()
         )
     app.out.print(f"message {message_id} answers letter {letter_id}")
+
+
+@replies.command("confirm")
+@click.argument("message_id", type=ROW_ID)
+@click.option(
+    "--letter", "letter_id", type=ROW_ID, help="Another letter it answers (a match by hand)."
+)
+@pass_app
+def confirm_command(app: App, message_id: int, letter_id: int | None) -> None:
+    """Confirm a match for review: the message is about its letter, and its effects follow.
+
+    A reply then marks the letter replied and may be coded; a bounce marks it bounced and
+    suppresses the address. The confirmation is recorded in the audit trail.
+
+    Example: outreach replies confirm 12
+    """
+    with session_scope(app.engine) as session:
+        message = confirm_match(
+            session, message_id, app.settings, actor=app.actor, now=clock.now(), letter_id=letter_id
+        )
+        letter = message.letter_id
+    app.out.print(f"message {message_id} answers letter {letter}: confirmed")
+
+
+@replies.command("reject")
+@click.argument("message_id", type=ROW_ID)
+@pass_app
+def reject_command(app: App, message_id: int) -> None:
+    """Reject a match for review: the message is not about that letter; it becomes unmatched.
+
+    Nothing had taken effect, so nothing changes but the match. Recorded in the audit trail.
+
+    Example: outreach replies reject 12
+    """
+    with session_scope(app.engine) as session:
+        note = reject_match(session, message_id, actor=app.actor, now=clock.now()).match_note
+    app.out.print(f"message {message_id}: {note}; it is unmatched now")
 
 
 @replies.command("code")
@@ -259,7 +315,7 @@ def code_command(
     """
     codings = parse_codings(list(demands), list(evidence))
     with session_scope(app.engine) as session:
-        message = get_message(session, message_id)
+        message = get_inbound(session, message_id)
         if message.letter_id is None:
             raise StateError(
                 f"message {message_id} is not matched to a letter: attach it first with "

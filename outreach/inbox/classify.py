@@ -71,6 +71,8 @@ class Classification:
     language: str | None = None
     quarantined: bool = False
     error: str | None = None
+    authors: tuple[str, ...] = ()  # every address in From
+    auth_results: tuple[str, ...] = ()  # Authentication-Results fields, topmost first
 
 
 def _verdict(
@@ -102,6 +104,8 @@ def _verdict(
         language=language,
         quarantined=error is not None,
         error=error,
+        authors=env.authors,
+        auth_results=env.auth_results,
     )
 
 

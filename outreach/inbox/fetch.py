@@ -21,7 +21,7 @@ from outreach.db import session_scope
 from outreach.inbox.files import read_messages
 from outreach.inbox.imap import ImapSource
 from outreach.inbox.record import Ingested, ingest
-from outreach.models import MailboxCursor
+from outreach.models import MailboxCursor, MatchStrength
 
 CHUNK = 50
 T = TypeVar("T")
@@ -36,6 +36,7 @@ class IntakeReport:
     unmatched: int = 0
     quarantined: int = 0
     reused_message_ids: int = 0  # new messages under a Message-ID another message has
+    for_review: int = 0  # matched, but without effect until a person confirms
     moved: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
 
@@ -49,6 +50,7 @@ class IntakeReport:
         self.unmatched += result.letter_id is None
         self.quarantined += result.quarantined
         self.reused_message_ids += result.reused_message_id
+        self.for_review += result.strength is MatchStrength.FOR_REVIEW
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -31,6 +31,10 @@ class Envelope:
     return_path_null: bool = False  # "Return-Path: <>": sent by software (RFC 5321 §4.5.5)
     from_null: bool = False  # a From field without an address ("System" <>): software too
     own: tuple[str, ...] = ()  # addresses of this message itself, not of a failed recipient
+    authors: tuple[str, ...] = ()  # every address in From (RFC 5322 §3.6.2 allows several)
+    # Authentication-Results fields (RFC 8601), topmost first: the receiving server prepends
+    # its own, so what a sender wrote comes after it. Unfolded, at most 20 of 2000 characters.
+    auth_results: tuple[str, ...] = ()
 
 
 def clean(value: str) -> str:
@@ -116,6 +120,11 @@ def read_envelope(msg: Message) -> Envelope:
         return_path_null=_is_null([clean(v) for v in _raw_values(msg, "Return-Path")]),
         from_null=_is_null([clean(v) for v in _raw_values(msg, "From")]),
         own=(*unique, *from_[:1]),
+        authors=tuple(dict.fromkeys(from_))[:20],
+        auth_results=tuple(
+            " ".join(clean(value)[:8000].split())[:2000]
+            for value in _raw_values(msg, "Authentication-Results")[:20]
+        ),
     )
 
 

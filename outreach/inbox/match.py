@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from outreach.errors import InputError
 from outreach.inbox.classify import Classification
-from outreach.models import Letter, LetterState, MatchMethod
+from outreach.models import Letter, LetterState, MatchMethod, MatchStrength
 from outreach.suppression import address_hash
 
 # local+TOKEN@domain: RFC 5233 subaddressing, as used in Reply-To and the envelope sender.
@@ -20,15 +20,18 @@ DELIVERED = (LetterState.SENT, LetterState.REPLIED, LetterState.BOUNCED, LetterS
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The letter a message answers, and how that was found (None, None: unmatched)."""
+    """The letter a message answers, how that was found (None, None: unmatched), and how
+    surely (set by outreach.inbox.evidence: only a VERIFIED match has effects by itself)."""
 
     letter_id: int | None
     method: MatchMethod | None
+    strength: MatchStrength | None = None
+    why: str = ""
 
     @property
-    def weak(self) -> bool:
-        """Only the sender's address matched: staff should confirm."""
-        return self.method is MatchMethod.SENDER
+    def for_review(self) -> bool:
+        """A suggestion that a person must confirm before it has any effect."""
+        return self.strength is MatchStrength.FOR_REVIEW
 
 
 NO_MATCH = Match(None, None)

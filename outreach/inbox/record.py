@@ -1,4 +1,9 @@
-"""Taking in one inbound message: classify, match, store once, and apply what it proves."""
+"""Taking in one inbound message: classify, match, weigh, store once, and apply what it proves.
+
+What it proves is applied only for a match of effective strength (outreach.inbox.evidence):
+a suggestion FOR_REVIEW is stored with its letter and why, and changes nothing until a person
+confirms it (outreach.inbox.manual), which applies the same effects then.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,19 @@ from sqlmodel import Session, col, func, select
 
 from outreach import outbox
 from outreach.config import Settings
+from outreach.errors import NotFoundError
 from outreach.inbox.classify import Classification, Limits, classify
+from outreach.inbox.evidence import weigh
 from outreach.inbox.identity import dedup_key
 from outreach.inbox.match import Match, find_letter
 from outreach.models import (
+    EFFECTIVE,
     InboundKind,
     InboundMessage,
     Letter,
     LetterState,
     MatchMethod,
+    MatchStrength,
     SuppressionSource,
 )
 from outreach.suppression import suppress
@@ -38,6 +47,7 @@ class Ingested:
     method: MatchMethod | None
     quarantined: bool
     reused_message_id: bool = False  # another message stored already has its Message-ID
+    strength: MatchStrength | None = None  # FOR_REVIEW: matched, but without any effect yet
 
 
 def ingest(
@@ -67,7 +77,9 @@ def ingest(
         ).first()
         if erased is not None:
             return summary(erased, duplicate=True)
-    match = find_letter(session, message, settings.sender.address)
+    match = weigh(
+        session, message, find_letter(session, message, settings.sender.address), settings.inbox
+    )
     row = build_row(message, raw, key, source, match, now)
     if message.message_id is not None and reuses_message_id(session, message.message_id):
         row.reused_message_id = row.review = True
@@ -79,6 +91,14 @@ def ingest(
         return summary(existing, duplicate=True)
     apply_effects(session, row, settings, now)
     return summary(row, duplicate=False)
+
+
+def get_inbound(session: Session, inbound_id: int) -> InboundMessage:
+    """The inbound message with that id; NotFoundError pointing to the list."""
+    message = session.get(InboundMessage, inbound_id)
+    if message is None:
+        raise NotFoundError(f"no inbound message {inbound_id} (see `outreach replies list`)")
+    return message
 
 
 def reuses_message_id(session: Session, message_id: str) -> bool:
@@ -105,7 +125,7 @@ def build_row(
         date=message.date,
         kind=message.kind,
         reason=message.reason[:1000],
-        review=message.review or match.weak,
+        review=message.review or match.for_review,
         quarantined=message.quarantined,
         error=message.error[:2000] if message.error else None,
         sender=message.sender,
@@ -118,6 +138,8 @@ def build_row(
         bounce_addresses="|".join(bounce.addresses)[:2000] if bounce else "",
         letter_id=match.letter_id,
         match_method=match.method,
+        match_strength=match.strength,
+        match_note=match.why,
     )
 
 
@@ -132,14 +154,18 @@ def summary(row: InboundMessage, *, duplicate: bool) -> Ingested:
         row.match_method,
         row.quarantined,
         row.reused_message_id,
+        row.match_strength,
     )
 
 
 def apply_effects(
     session: Session, row: InboundMessage, settings: Settings, now: dt.datetime
 ) -> None:
-    """What the message proves about its letter: bounced, replied, or at least delivered."""
-    if row.letter_id is None or row.quarantined:
+    """What the message proves about its letter: bounced, replied, or at least delivered.
+
+    Nothing for a suggestion still FOR_REVIEW: a person's confirmation calls this again.
+    """
+    if row.letter_id is None or row.quarantined or row.match_strength not in EFFECTIVE:
         return
     session.flush()
     connection = session.connection()
@@ -182,7 +208,7 @@ def apply_effects(
 
 
 def temporary_bounces(session: Session, digest: str) -> int:
-    """Temporary bounces recorded for letters to this address."""
+    """Temporary bounces recorded for letters to this address (suggestions not counted)."""
     return int(
         session.exec(
             select(func.count())
@@ -191,6 +217,7 @@ def temporary_bounces(session: Session, digest: str) -> int:
             .where(
                 InboundMessage.kind == InboundKind.BOUNCE,
                 InboundMessage.bounce_permanent == sa.false(),
+                col(InboundMessage.match_strength).in_(EFFECTIVE),
                 Letter.address_hash == digest,
             )
         ).one()

@@ -31,7 +31,7 @@ from outreach.reports.model import (
     Report,
     Silent,
 )
-from outreach.reports.scope import INBOUND, LETTER, RECIPIENT, Scope
+from outreach.reports.scope import COUNTED, INBOUND, LETTER, RECIPIENT, Scope
 
 # Letters that left (or may have left): the matrix and the per-demand counts cover these.
 OUT = (LetterState.SENT, LetterState.BOUNCED, LetterState.REPLIED, LetterState.UNKNOWN)
@@ -343,7 +343,7 @@ def timeline(session: Session, scope: Scope, today: dt.date) -> list[Day]:
                     RECIPIENT, RECIPIENT.c.id == LETTER.c.recipient_id
                 )
             )
-            .where(*scope.where(INBOUND.c.kind == InboundKind.REPLY.value, threads=False))
+            .where(*scope.where(INBOUND.c.kind == InboundKind.REPLY.value, COUNTED, threads=False))
             .group_by(reply_day)
         )
     }

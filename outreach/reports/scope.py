@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from outreach.models import InboundKind, InboundMessage, Letter, Position, Recipient
+from outreach.models import EFFECTIVE, InboundKind, InboundMessage, Letter, Position, Recipient
 from outreach.recipients.segment import Condition
 
 LETTER: sa.Table = Letter.__table__  # type: ignore[attr-defined]
@@ -15,6 +15,9 @@ INBOUND: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 POSITION: sa.Table = Position.__table__  # type: ignore[attr-defined]
 
 UNKNOWN_KIND = "unknown"  # the kind shown for letters whose recipient was erased
+# Inbound mail counts only once its match has taken effect: a suggestion still for review
+# (a stranger's message, a report naming another address) is in no figure until confirmed.
+COUNTED = INBOUND.c.match_strength.in_([strength.value for strength in EFFECTIVE])
 
 
 FOLLOW_UP = LETTER.alias("follow_up")
@@ -45,6 +48,7 @@ class Scope:
             .where(
                 INBOUND.c.letter_id == FOLLOW_UP.c.id,
                 INBOUND.c.kind == InboundKind.REPLY.value,
+                COUNTED,
             )
             .correlate(FOLLOW_UP)
             .scalar_subquery()
@@ -90,7 +94,7 @@ class Scope:
         return sa.or_(FOLLOW_UP.c.id == LETTER.c.id, FOLLOW_UP.c.thread_id == LETTER.c.id)
 
     def inbound_exists(self, kind: InboundKind) -> sa.ColumnElement[bool]:
-        """Whether the thread has inbound mail of this kind.
+        """Whether the thread has inbound mail of this kind whose match took effect.
 
         Nested so that each EXISTS probes inbound_message by its letter_id index: the thread's
         first letter, then its follow-ups found by the thread_id index. Written as one join,
@@ -98,7 +102,9 @@ class Scope:
         """
 
         def on(letter_id: sa.ColumnElement[Any]) -> sa.Exists:
-            return sa.exists().where(INBOUND.c.letter_id == letter_id, INBOUND.c.kind == kind.value)
+            return sa.exists().where(
+                INBOUND.c.letter_id == letter_id, INBOUND.c.kind == kind.value, COUNTED
+            )
 
         if not self.follow_ups:
             return on(LETTER.c.id)

@@ -1,5 +1,6 @@
-"""The reply inbox: unmatched, uncoded or all messages; one reply beside the letter it answers,
-with the suggestions and a coding form per demand; matching by hand. As `outreach replies`."""
+"""The reply inbox: uncoded, for review, unmatched or all messages; one reply beside the letter it
+answers, with the suggestions and a coding form per demand; matching by hand; confirming or
+rejecting a match for review. As `outreach replies`."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from outreach.appeal import Appeal, AppealError, load_appeal
 from outreach.config import Settings
 from outreach.db import session_scope
 from outreach.errors import InputError, NotFoundError, StateError
-from outreach.inbox.manual import match_by_hand
-from outreach.models import InboundKind, InboundMessage, Letter, MatchMethod, Position, Stance
+from outreach.inbox.manual import confirm_match, match_by_hand, reject_match
+from outreach.models import InboundKind, InboundMessage, Letter, MatchStrength, Position, Stance
 from outreach.positions import Coding, code_reply, positions_of, suggest, uncoded_replies
 from outreach.web.dashboard import dashboard, notice
 from outreach.web.guard import action, field, page
@@ -27,7 +28,7 @@ from outreach.web.letters import letter_text
 from outreach.web.pages import render
 from outreach.web.params import parse_id, query
 
-VIEWS = ("uncoded", "unmatched", "all")
+VIEWS = ("uncoded", "review", "unmatched", "all")
 MAX_ROWS = 500
 
 
@@ -38,7 +39,8 @@ def appeal_for(settings: Settings, slug: str) -> Appeal:
 
 @page()
 def reply_list(request: Request, user: User) -> Response:
-    """Inbound messages: uncoded replies (the default), unmatched ones (triage), or all."""
+    """Inbound messages: uncoded replies (the default), matches for review, unmatched ones
+    (triage), or all."""
     view = query(request, "show", "uncoded", limit=32)
     if view not in VIEWS:
         raise InputError(f"show={view!r}: choose one of {', '.join(VIEWS)}")
@@ -49,6 +51,8 @@ def reply_list(request: Request, user: User) -> Response:
         chosen = chosen.where(col(InboundMessage.letter_id).is_(None))
     elif view == "uncoded":
         chosen = chosen.where(uncoded_replies())
+    elif view == "review":
+        chosen = chosen.where(InboundMessage.match_strength == MatchStrength.FOR_REVIEW)
     with session_scope(dashboard(request).engine, write=False) as session:
         rows = session.exec(
             chosen.order_by(col(InboundMessage.id).desc()).limit(MAX_ROWS + 1)
@@ -118,13 +122,15 @@ def reply_page(request: Request, user: User) -> Response:
             "message": message,
             "letter": letter,
             "letter_text": letter_text(letter) if letter is not None else "",
-            "weak": message.match_method is MatchMethod.SENDER,
+            "for_review": message.match_strength is MatchStrength.FOR_REVIEW,
             "demands": demands,
             "appeal_problem": appeal_problem,
             "current": current,
             "earlier": [p for p in history if not p.current],
             "stances": [s.value for s in Stance],
             "may_edit": user.role.allows(UserRole.EDITOR),
+            "may_code": user.role.allows(UserRole.EDITOR)
+            and message.match_strength is not MatchStrength.FOR_REVIEW,
         },
     )
 
@@ -189,9 +195,35 @@ def match(request: Request, user: User, form: FormData) -> Response:
     return RedirectResponse(f"/replies/{message_id}", 303)
 
 
+@action(UserRole.EDITOR)
+def confirm(request: Request, user: User, form: FormData) -> Response:
+    """Confirm a match for review: its deferred effects follow, audited (as the CLI)."""
+    shared = dashboard(request)
+    message_id: int = request.path_params["message_id"]
+    with session_scope(shared.engine) as session:
+        letter_id = confirm_match(
+            session, message_id, shared.settings, actor=user.name, now=clock.now()
+        ).letter_id
+    notice(request, f"message {message_id} answers letter {letter_id}: confirmed")
+    return RedirectResponse(f"/replies/{message_id}", 303)
+
+
+@action(UserRole.EDITOR)
+def reject(request: Request, user: User, form: FormData) -> Response:
+    """Reject a match for review: the message is not about that letter (as the CLI)."""
+    shared = dashboard(request)
+    message_id: int = request.path_params["message_id"]
+    with session_scope(shared.engine) as session:
+        note = reject_match(session, message_id, actor=user.name, now=clock.now()).match_note
+    notice(request, f"message {message_id}: {note}; it is unmatched now")
+    return RedirectResponse(f"/replies/{message_id}", 303)
+
+
 routes = [
     Route("/replies", reply_list, methods=["GET"]),
     Route("/replies/{message_id:id}", reply_page, methods=["GET"]),
     Route("/replies/{message_id:id}/code", code, methods=["POST"]),
     Route("/replies/{message_id:id}/match", match, methods=["POST"]),
+    Route("/replies/{message_id:id}/confirm", confirm, methods=["POST"]),
+    Route("/replies/{message_id:id}/reject", reject, methods=["POST"]),
 ]

@@ -1,7 +1,7 @@
 """sessions of the web dashboard, held by the server
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-04
 
 When merged after 0007 (inbound evidence), this revision revises 0007 instead: it touches no
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
