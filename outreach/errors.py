@@ -67,3 +67,13 @@ class LetterError(OutreachError):
     """A letter cannot be made for a recipient: template error, unsafe header, size, language."""
 
     exit_code = 65  # EX_DATAERR
+
+
+class TemplateLimitError(LetterError):
+    """A letter template went over one of its limits: loops, sizes, numbers or time."""
+
+    def __init__(self, message: str, *, template: str, line: int | str, limit: str) -> None:
+        super().__init__(message)
+        self.template = template
+        self.line = line
+        self.limit = limit  # a field of outreach.template_budget.TemplateLimits

@@ -1,8 +1,7 @@
-"""Rendering letter templates: a Jinja2 sandbox that fails loudly and bounds its output."""
+"""Rendering letter templates: a bounded Jinja2 sandbox whose every failure names the template."""
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -11,35 +10,25 @@ from typing import Any
 import css_inline
 import jinja2
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 
-from outreach.errors import LetterError
+from outreach.errors import LetterError, TemplateLimitError
+from outreach.sandbox import LetterSandbox
+from outreach.template_budget import Budget, LimitExceeded, TemplateLimits, spending
 
 PARTS = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
-# The largest string or list a template may build with `*`: generous for a letter, far below
-# what would exhaust memory (the sandbox bounds `range` but not multiplication).
-MAX_PRODUCT = 100_000
+LIMITS = TemplateLimits()  # the limits of every letter, documented in docs/appeals.md
+# What a template's own mistakes mean, for the message that replaces the traceback.
+HINTS = {
+    KeyError: "the template looks up a key that is not there",
+    IndexError: "the template looks up an item past the end of a list",
+    ZeroDivisionError: "the template divides by zero",
+    TypeError: "the template combines values of the wrong kinds",
+    ValueError: "the template converts a value that does not fit",
+}
 
 # Inline the <style> block into style attributes (many mail clients drop <style>); keep @media
 # rules for printing; never fetch anything over the network.
 INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-
-
-class LetterSandbox(SandboxedEnvironment):
-    """The sandbox, plus a bound on `*` and `**`, which it does not limit by itself."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: jinja2.runtime.Context, op: str, left: Any, right: Any) -> Any:
-        """Refuse products and powers whose result would be huge."""
-        if op == "**" and isinstance(right, int) and abs(right) > 64:
-            raise SecurityError(f"the exponent {right} is too large for a letter")
-        if op == "*":
-            for sequence, count in ((left, right), (right, left)):
-                repeats = isinstance(sequence, str | list | tuple) and isinstance(count, int)
-                if repeats and len(sequence) * count > MAX_PRODUCT:
-                    raise SecurityError(f"a repetition of {count} is too large for a letter")
-        return operator.mul(left, right) if op == "*" else operator.pow(left, right)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +46,20 @@ class LetterTemplates:
     `kind` is "letter" for the first letter, or a follow-up step's folder (e.g. "followup").
     """
 
-    def __init__(self, folder: Path, *, max_bytes: int, kind: str = "letter") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_bytes: int,
+        kind: str = "letter",
+        limits: TemplateLimits = LIMITS,
+    ) -> None:
         self.root = folder / kind
         self.max_bytes = max_bytes
+        self.limits = limits.for_letters(max_bytes)
+        # A template that ran out of time for one letter would for the next: `check` and
+        # approval then say so at once for every recipient instead of waiting each time.
+        self.timed_out: TemplateLimitError | None = None
         self.environment = LetterSandbox(
             loader=jinja2.FileSystemLoader(self.root),
             undefined=jinja2.StrictUndefined,
@@ -81,46 +81,67 @@ class LetterTemplates:
         }
 
     def render(self, language: str, context: dict[str, Any]) -> RenderedParts:
-        """Render subject, text and HTML; any failure is a LetterError naming template and line."""
+        """Render subject, text and HTML within one budget; any failure is a LetterError naming
+        the template and the line (a TemplateLimitError when a limit was reached)."""
+        if self.timed_out is not None:
+            raise self.timed_out
         budget = [self.max_bytes]
-        subject = self.render_one(f"{language}/subject.txt.j2", context, budget)
-        text = self.render_one(f"{language}/body.txt.j2", context, budget)
-        html = self.render_one(f"{language}/body.html.j2", context, budget)
+        with spending(Budget(self.limits)):
+            subject = self.render_one(f"{language}/subject.txt.j2", context, budget)
+            text = self.render_one(f"{language}/body.txt.j2", context, budget)
+            html = self.render_one(f"{language}/body.html.j2", context, budget)
         return RenderedParts(subject=" ".join(subject.split()), text=text, html=inline_css(html))
 
     def render_one(self, name: str, context: dict[str, Any], budget: list[int]) -> str:
         """Render one template, streaming, and stop as soon as the size budget is spent."""
         parts: list[str] = []
+        where = self.root / name
         try:
             template = self.environment.get_template(name)
             for chunk in template.generate(context):
                 budget[0] -= len(chunk.encode("utf-8"))
                 if budget[0] < 0:
                     raise LetterError(
-                        f"{self.root / name}: the letter is larger than letters.max_bytes "
+                        f"{where}: the letter is larger than letters.max_bytes "
                         f"({self.max_bytes} bytes): check the template for a runaway loop"
                     )
                 parts.append(chunk)
         except LetterError:
             raise
         except TemplateSyntaxError as exc:
-            raise LetterError(
-                f"{self.root / name}:{exc.lineno}: syntax error: {exc.message}"
-            ) from None
+            raise LetterError(f"{where}:{exc.lineno}: syntax error: {exc.message}") from None
         except UndefinedError as exc:
             line = template_line(exc.__traceback__, name)
             raise LetterError(
-                f"{self.root / name}:{line}: {exc.message}: the template uses a variable the "
+                f"{where}:{line}: {exc.message}: the template uses a variable the "
                 "letter does not provide (see templates/README.md for the variables)"
             ) from None
+        except LimitExceeded as exc:
+            line = template_line(exc.__traceback__, name)
+            error = TemplateLimitError(
+                f"{where}:{line}: {exc}", template=str(where), line=line, limit=exc.limit
+            )
+            if exc.limit == "seconds":
+                self.timed_out = error
+            raise error from None
         except SecurityError as exc:
             line = template_line(exc.__traceback__, name)
-            raise LetterError(f"{self.root / name}:{line}: refused by the sandbox: {exc}") from None
-        except jinja2.TemplateNotFound:
-            raise LetterError(f"{self.root / name}: no such template") from None
-        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise LetterError(f"{where}:{line}: refused by the sandbox: {exc}") from None
+        except jinja2.TemplateNotFound as exc:
+            missing = "" if exc.name == name else f" {exc.name}"
+            raise LetterError(f"{where}: no such template{missing}") from None
+        except RecursionError as exc:
             line = template_line(exc.__traceback__, name)
-            raise LetterError(f"{self.root / name}:{line}: {type(exc).__name__}: {exc}") from None
+            raise LetterError(
+                f"{where}:{line}: the template calls itself without end (a macro, an include or "
+                "a recursive loop)"
+            ) from None
+        except Exception as exc:  # a template's own mistake is a message, never a traceback
+            line = template_line(exc.__traceback__, name)
+            hint = next((text for kind, text in HINTS.items() if isinstance(exc, kind)), None)
+            raise LetterError(
+                f"{where}:{line}: {type(exc).__name__}: {exc}" + (f" ({hint})" if hint else "")
+            ) from None
         return "".join(parts)
 
 

@@ -321,9 +321,9 @@ def test_a_huge_power_is_refused(appeal_copy: Path) -> None:
     path = break_template(appeal_copy, "body.txt.j2", "{{ 2 ** 100000 }}\n")
     with pytest.raises(LetterError) as error:
         Composer.load(settings(appeal_copy)).compose(person())
-    assert (
-        str(error.value)
-        == f"{path}:1: refused by the sandbox: the exponent 100000 is too large for a letter"
+    assert str(error.value) == (
+        f"{path}:1: `**` would make a number of about 100,000 bits, over the limit of 128 bits "
+        'in one number (number_bits; see "Template limits" in docs/appeals.md)'
     )
 
 
@@ -344,7 +344,8 @@ def test_a_huge_repetition_is_refused_before_it_is_built(appeal_copy: Path) -> N
     with pytest.raises(LetterError) as error:
         Composer.load(settings(appeal_copy)).compose(person())
     assert str(error.value) == (
-        f"{path}:1: refused by the sandbox: a repetition of 1000000000 is too large for a letter"
+        f"{path}:1: `*` would make 1,000,000,000 characters or items, over the limit of 500,000 "
+        'characters or items in one value (value_length; see "Template limits" in docs/appeals.md)'
     )
 
 
