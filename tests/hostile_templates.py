@@ -144,6 +144,10 @@ except OutreachError as error:
     print(error)
 else:
     print("rendered")
+# The peak of this program's own memory: VmHWM starts again at exec, while wait4's ru_maxrss
+# keeps the high-water mark of the (large) test process this child was forked from.
+with open("/proc/self/status") as status:
+    print("peak-kib", status.read().split("VmHWM:")[1].split()[0])
 """
 TIMEOUT = 30.0  # a child still rendering by then is killed: the attack worked
 ADDRESS_SPACE = 2 << 30  # the child may map 2 GiB at most, so that an attack cannot harm the host
@@ -175,4 +179,7 @@ def measure_render(templates: Path) -> Measured:
     output = child.stdout.read().decode("utf-8", "replace")
     child.stdout.close()
     killed = os.WIFSIGNALED(status)
-    return Measured(output, seconds, usage.ru_maxrss / 1024, killed)  # ru_maxrss: KiB on Linux
+    peak = re.search(r"^peak-kib (\d+)$", output, re.MULTILINE)
+    if peak is None:  # killed, or died before the end: the mark of the whole process
+        return Measured(output, seconds, usage.ru_maxrss / 1024, killed)  # KiB on Linux
+    return Measured(output[: peak.start()], seconds, int(peak[1]) / 1024, killed)
