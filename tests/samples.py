@@ -14,3 +14,22 @@ un-sr-executions,un_special_procedure,special_rapporteur,Ms,f,Ana,Ejemplo,"Speci
 mep-999001,mep,mep,Ms,f,Marie,Exemple-Durand,European Parliament,FR,BE,Brussels,Europe/Brussels,marie.exemple-durand@example.org,fr|en,AFET|DROI:substitute|DSCA,
 mep-999002,mep,mep,,unknown,Alex,Mustermann,European Parliament,DE,BE,Brussels,Europe/Brussels,alex.mustermann@example.net,de|en,SEDE|DEPA,
 """
+
+
+# One ambassador as the fields of a CSV row (the inert-text tests vary one field at a time).
+AMBASSADOR_ROW: dict[str, str] = {
+    "key": "emb-fr-am-head",
+    "kind": "embassy",
+    "role": "ambassador",
+    "courtesy_title": "Ms",
+    "gender": "f",
+    "given_name": "Claire",
+    "family_name": "Exemple",
+    "organisation": "Embassy of France in Armenia",
+    "country": "FR",
+    "host_country": "AM",
+    "city": "Yerevan",
+    "tz": "Asia/Yerevan",
+    "email": "ambassador.fr-am@example.org",
+    "languages": "en",
+}

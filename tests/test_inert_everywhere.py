@@ -40,23 +40,9 @@ from outreach.reports.tabular import TABLES, to_csv
 from outreach.spreadsheet import restore
 from outreach.terminal import InertConsole, inert_file
 from tests.hostile import REPO, recipients_csv, report_with
+from tests.samples import AMBASSADOR_ROW
 
-BASE = {
-    "key": "emb-fr-am-head",
-    "kind": "embassy",
-    "role": "ambassador",
-    "courtesy_title": "Ms",
-    "gender": "f",
-    "given_name": "Claire",
-    "family_name": "Exemple",
-    "organisation": "Embassy of France in Armenia",
-    "country": "FR",
-    "host_country": "AM",
-    "city": "Yerevan",
-    "tz": "Asia/Yerevan",
-    "email": "ambassador.fr-am@example.org",
-    "languages": "en",
-}
+BASE = AMBASSADOR_ROW
 FIELDS = ("given_name", "family_name", "organisation", "city")
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 ZERO_WIDTH = "\u200b\u2060\ufeff\u00ad\u3164"

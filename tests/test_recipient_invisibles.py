@@ -20,23 +20,9 @@ from outreach.letter import Composer
 from outreach.message import Headers, build_message
 from outreach.recipients.record import Gender, RecipientKind, RecipientRecord, Role
 from tests.hostile import REPO, recipients_csv, run
+from tests.samples import AMBASSADOR_ROW
 
-ROW = {
-    "key": "emb-fr-am-head",
-    "kind": "embassy",
-    "role": "ambassador",
-    "courtesy_title": "Ms",
-    "gender": "f",
-    "given_name": "Claire",
-    "family_name": "Exemple",
-    "organisation": "Embassy of France in Armenia",
-    "country": "FR",
-    "host_country": "AM",
-    "city": "Yerevan",
-    "tz": "Asia/Yerevan",
-    "email": "ambassador.fr-am@example.org",
-    "languages": "en",
-}
+ROW = AMBASSADOR_ROW
 # One of each kind the issue names, with the name the error gives it.
 INVISIBLES = {
     "\u202e": "U+202E RIGHT-TO-LEFT OVERRIDE",
