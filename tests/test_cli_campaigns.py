@@ -186,7 +186,9 @@ def test_send_to_an_address_outside_the_database(project: Path, server: SmtpServ
     assert b"Dear Sir or Madam," in server.messages[0].data.replace(b"=\r\n", b"")
 
 
-def test_outreach_run_sends_and_stops_on_sigterm(project: Path, server: SmtpServer) -> None:
+def start_run(project: Path, server: SmtpServer, *, until: int) -> subprocess.Popen[bytes]:
+    """Approve a campaign to the 15 embassies, start `outreach run` and wait until the server
+    has accepted `until` messages (or a minute has passed)."""
     run(
         "campaign", "create", "spring", "--where", "kind=embassy", "--window", "Mon-Sun 00:00-24:00"
     )
@@ -198,8 +200,13 @@ def test_outreach_run_sends_and_stops_on_sigterm(project: Path, server: SmtpServ
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
-    while len(server.messages) < 15 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while len(server.messages) < until and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process
+
+
+def test_outreach_run_sends_and_stops_on_sigterm(project: Path, server: SmtpServer) -> None:
+    process = start_run(project, server, until=15)
     process.terminate()
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output.decode()
@@ -213,20 +220,8 @@ def test_sigterm_twice_mid_batch_ends_run_cleanly_and_gives_back_the_letters_not
     # A service manager stops `outreach run` while it is sending (and an impatient operator
     # presses Ctrl-C as well): no traceback, no letter left `sending` for a lease to expire
     # into `unknown`, and the next run sends the rest, none twice.
-    run(
-        "campaign", "create", "spring", "--where", "kind=embassy", "--window", "Mon-Sun 00:00-24:00"
-    )
-    approve("spring")
     server.script(*(Fault("after_data", delay=0.4) for _ in range(15)))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "outreach", "--config", str(project / "outreach.toml"), "run"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while len(server.messages) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_run(project, server, until=2)
     process.terminate()
     time.sleep(0.2)
     process.send_signal(signal.SIGINT)
